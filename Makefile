@@ -1,0 +1,48 @@
+# mod_clientip. The README's two commands: `make run` and `make test`.
+# Both install what is missing (scripts/install-deps) before anything else.
+
+APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo apxs)
+CC        ?= cc
+CORE_SRC  := src/cip_addr.c src/cip_trust.c src/cip_list.c
+CORE_HDR  := $(wildcard include/*.h)
+MODULE    := .libs/mod_clientip.so
+CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iinclude
+UNIT_SRC  := $(wildcard t/unit/test_*.c)
+UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit suite clean
+
+all: $(MODULE)
+
+deps:
+	@scripts/install-deps
+
+# apxs/libtool builds the glue and the cores into one shared object.
+$(MODULE): mod_clientip.c $(CORE_SRC) $(CORE_HDR)
+	$(APXS) -c -Iinclude -Wc,-std=gnu99 -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter \
+		-Wc,-Wno-missing-field-initializers -o mod_clientip.la mod_clientip.c $(CORE_SRC)
+
+# A real httpd on 127.0.0.1:8080 in the foreground with conf/demo.conf.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo
+
+# Unit tests of the cores (no httpd), then the Apache::Test suite.
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@scripts/run-tests
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+t/unit/build/%: t/unit/%.c $(CORE_SRC) $(CORE_HDR) t/unit/cip_test.h
+	@mkdir -p t/unit/build
+	$(CC) $(CFLAGS_CORE) -It/unit -o $@ $< $(CORE_SRC)
+
+# The Apache::Test suite alone (module already built, deps installed).
+suite:
+	@scripts/run-tests
+
+clean:
+	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build
+	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi

@@ -1,0 +1,604 @@
+/* mod_clientip: httpd glue. Directives, config merge, hooks, env, authz and
+ * the clientip-info handler. The problem itself (addresses, trust, lists)
+ * lives in src/ and knows nothing of httpd; see docs/design.md. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_provider.h"
+#include "mod_auth.h"
+#include "apr_lib.h"
+#include "apr_strings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "cip_addr.h"
+#include "cip_list.h"
+#include "cip_trust.h"
+
+module AP_MODULE_DECLARE_DATA clientip_module; /* AP_DECLARE_MODULE below defines it */
+
+
+#define FLAG_UNSET (-1)
+
+/* Per server (main or <VirtualHost>). A NULL field means "not set here":
+ * the merge then takes the parent's value. */
+typedef struct clientip_server_conf {
+    cip_trust *trusted;         /* ClientIPTrustedProxies[File]; NULL: module inactive */
+    const char *header_name;    /* ClientIPHeader as written */
+    int recursive;              /* ClientIPRecursive, FLAG_UNSET when not set here */
+    const char *proxies_header; /* ClientIPProxiesHeader */
+} clientip_server_conf;
+
+/* What the module decided for one request; lives in r->pool. */
+typedef struct clientip_result {
+    cip_addr peer;
+    const char *peer_ip;               /* c->client_ip, but dotted for an IPv4-mapped peer */
+    const cip_prefix *peer_trusted_by; /* NULL: the peer is not trusted */
+    const char *header_value;          /* the header as received, NULL if absent/unread */
+    size_t hop_count;
+    cip_hop *hops; /* copies of the walk's hops, right to left */
+    cip_walk_stop stop;
+    cip_endpoint_status bad_status;
+    const char *bad_entry;
+    size_t bad_entry_len;
+    const char *proxies; /* ", "-joined, nearest last; NULL when no entry was taken */
+} clientip_result;
+
+static clientip_server_conf *server_conf(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &clientip_module);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    clientip_server_conf *conf = apr_pcalloc(p, sizeof *conf);
+    conf->recursive = FLAG_UNSET;
+    return conf;
+}
+
+/* SPEC: a virtual host that sets a directive overrides the main server's
+ * value; a list set in a virtual host replaces the inherited one. */
+static void *merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
+{
+    const clientip_server_conf *base = base_v, *add = add_v;
+    clientip_server_conf *conf = apr_palloc(p, sizeof *conf);
+    conf->trusted = add->trusted ? add->trusted : base->trusted;
+    conf->header_name = add->header_name ? add->header_name : base->header_name;
+    conf->recursive = add->recursive != FLAG_UNSET ? add->recursive : base->recursive;
+    conf->proxies_header = add->proxies_header ? add->proxies_header : base->proxies_header;
+    return conf;
+}
+
+static apr_status_t free_trust(void *trust)
+{
+    cip_trust_free(trust);
+    return APR_SUCCESS;
+}
+
+/* The list of this context, created on first use. The trust core uses
+ * malloc; the config pool's cleanup frees it on restart. */
+static cip_trust *context_trust(cmd_parms *cmd)
+{
+    clientip_server_conf *conf = server_conf(cmd->server);
+    if (conf->trusted == NULL) {
+        conf->trusted = cip_trust_new();
+        if (conf->trusted != NULL)
+            apr_pool_cleanup_register(cmd->pool, conf->trusted, free_trust,
+                                      apr_pool_cleanup_null);
+    }
+    return conf->trusted;
+}
+
+static const char *set_trusted_proxies(cmd_parms *cmd, void *dummy, const char *spec)
+{
+    cip_trust *trust = context_trust(cmd);
+    if (trust == NULL)
+        return "ClientIPTrustedProxies: out of memory";
+    cip_spec_status st = cip_trust_add_spec(trust, spec, strlen(spec));
+    if (st == CIP_SPEC_HOST_BITS_MASKED) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     "%s: '%s' has host bits set below its prefix length; they were "
+                     "cleared (%s:%d)",
+                     cmd->cmd->name, spec, cmd->directive->filename, cmd->directive->line_num);
+        return NULL;
+    }
+    if (st != CIP_SPEC_OK)
+        return apr_psprintf(cmd->pool, "%s: '%s' %s", cmd->cmd->name, spec,
+                            cip_spec_status_text(st));
+    return NULL;
+}
+
+static const char *set_trusted_proxies_file(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    if (path == NULL)
+        return apr_psprintf(cmd->pool, "%s: bad path '%s'", cmd->cmd->name, arg);
+    cip_trust *trust = context_trust(cmd);
+    if (trust == NULL)
+        return "ClientIPTrustedProxiesFile: out of memory";
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return apr_psprintf(cmd->pool, "%s: cannot read '%s': %s", cmd->cmd->name, path,
+                            strerror(errno));
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t len;
+    unsigned line_no = 0;
+    const char *error = NULL;
+    while (error == NULL && (len = getline(&line, &capacity, file)) >= 0) {
+        line_no++;
+        cip_spec_status st = cip_trust_add_line(trust, line, (size_t)len);
+        if (st == CIP_SPEC_OK || st == CIP_SPEC_EMPTY_LINE)
+            continue;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (st == CIP_SPEC_HOST_BITS_MASKED)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         "%s: %s line %u: '%s' has host bits set below its prefix length; "
+                         "they were cleared",
+                         cmd->cmd->name, path, line_no, ap_escape_logitem(cmd->temp_pool, line));
+        else
+            error = apr_psprintf(cmd->pool, "%s: %s line %u: '%s' %s", cmd->cmd->name, path,
+                                 line_no, ap_escape_logitem(cmd->temp_pool, line),
+                                 cip_spec_status_text(st));
+    }
+    free(line);
+    fclose(file);
+    return error;
+}
+
+/* An HTTP field name is an RFC 9110 token. */
+static const char *check_header_name(cmd_parms *cmd, const char *name)
+{
+    const char *p = name;
+    if (*p == '\0')
+        return apr_psprintf(cmd->pool, "%s: empty header name", cmd->cmd->name);
+    for (; *p; p++) {
+        if (!apr_isalnum(*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a valid header name",
+                                cmd->cmd->name, name);
+    }
+    return NULL;
+}
+
+static const char *set_header(cmd_parms *cmd, void *dummy, const char *name)
+{
+    if (strcasecmp(name, "Forwarded") == 0 || strcasecmp(name, "proxy_protocol") == 0)
+        return apr_psprintf(cmd->pool,
+                            "%s %s is not supported yet in this version of mod_clientip; use "
+                            "X-Forwarded-For, X-Real-IP or another list header",
+                            cmd->cmd->name, name);
+    const char *error = check_header_name(cmd, name);
+    if (error == NULL)
+        server_conf(cmd->server)->header_name = name;
+    return error;
+}
+
+static const char *set_recursive(cmd_parms *cmd, void *dummy, const char *value)
+{
+    clientip_server_conf *conf = server_conf(cmd->server);
+    if (strcasecmp(value, "on") == 0)
+        conf->recursive = 1;
+    else if (strcasecmp(value, "off") == 0)
+        conf->recursive = 0;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->cmd->name, value);
+    return NULL;
+}
+
+static const char *set_proxies_header(cmd_parms *cmd, void *dummy, const char *name)
+{
+    const char *error = check_header_name(cmd, name);
+    if (error == NULL)
+        server_conf(cmd->server)->proxies_header = name;
+    return error;
+}
+
+static const command_rec clientip_directives[] = {
+    AP_INIT_ITERATE("ClientIPTrustedProxies", set_trusted_proxies, NULL, RSRC_CONF,
+                    "Addresses, CIDRs or keywords (loopback, private, linklocal, all) of the "
+                    "proxies allowed to report the client address"),
+    AP_INIT_TAKE1("ClientIPTrustedProxiesFile", set_trusted_proxies_file, NULL, RSRC_CONF,
+                  "A file of trusted proxy specs, one per line, relative to ServerRoot"),
+    AP_INIT_TAKE1("ClientIPHeader", set_header, NULL, RSRC_CONF,
+                  "The request header a trusted proxy reports the client in, e.g. "
+                  "X-Forwarded-For"),
+    AP_INIT_TAKE1("ClientIPRecursive", set_recursive, NULL, RSRC_CONF,
+                  "On: walk the list past trusted entries; Off (default): take the rightmost"),
+    AP_INIT_TAKE1("ClientIPProxiesHeader", set_proxies_header, NULL, RSRC_CONF,
+                  "A request header that receives the trusted proxies passed"),
+    {NULL}};
+
+/* Freeze every list once, after all directives are read and merged. */
+static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *main_server)
+{
+    for (server_rec *s = main_server; s != NULL; s = s->next) {
+        clientip_server_conf *conf = server_conf(s);
+        if (conf->trusted == NULL) {
+            /* Said once: httpd runs post_config twice at startup. */
+            if (conf->header_name != NULL &&
+                ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                             "ClientIPHeader %s is set for %s (%s:%d) but no "
+                             "ClientIPTrustedProxies: mod_clientip changes nothing there",
+                             conf->header_name, s->is_virtual ? "a virtual host" : "the main server",
+                             s->defn_name ? s->defn_name : "?", (int)s->defn_line_number);
+            continue;
+        }
+        if (cip_trust_build(conf->trusted) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "ClientIPTrustedProxies: out of memory");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* ---- per request ------------------------------------------------------ */
+
+static int sockaddr_to_cip(const apr_sockaddr_t *sa, cip_addr *out)
+{
+    if (sa->family == APR_INET) {
+        cip_addr_from_v4_bytes(out, (const uint8_t *)&sa->sa.sin.sin_addr);
+        return 1;
+    }
+#if APR_HAVE_IPV6
+    if (sa->family == APR_INET6) {
+        cip_addr_from_v6_bytes(out, (const uint8_t *)&sa->sa.sin6.sin6_addr);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
+/* An apr_sockaddr_t for the client, filled field by field as
+ * apr_sockaddr_info_get would, but without its resolver: no DNS, ever. */
+static apr_sockaddr_t *make_sockaddr(apr_pool_t *p, const cip_endpoint *ep, const char *ip)
+{
+    apr_sockaddr_t *sa = apr_pcalloc(p, sizeof *sa);
+    sa->pool = p;
+    sa->hostname = (char *)ip;
+    sa->port = ep->port;
+#if APR_HAVE_IPV6
+    if (!cip_addr_is_v4(&ep->addr)) {
+        sa->family = APR_INET6;
+        sa->sa.sin6.sin6_family = AF_INET6;
+        sa->sa.sin6.sin6_port = htons(ep->port);
+        memcpy(&sa->sa.sin6.sin6_addr, ep->addr.bytes, 16);
+        sa->salen = sizeof(struct sockaddr_in6);
+        sa->addr_str_len = INET6_ADDRSTRLEN;
+        sa->ipaddr_ptr = &sa->sa.sin6.sin6_addr;
+        sa->ipaddr_len = 16;
+        return sa;
+    }
+#endif
+    sa->family = APR_INET;
+    sa->sa.sin.sin_family = AF_INET;
+    sa->sa.sin.sin_port = htons(ep->port);
+    memcpy(&sa->sa.sin.sin_addr, ep->addr.bytes + 12, 4);
+    sa->salen = sizeof(struct sockaddr_in);
+    sa->addr_str_len = INET_ADDRSTRLEN;
+    sa->ipaddr_ptr = &sa->sa.sin.sin_addr;
+    sa->ipaddr_len = 4;
+    return sa;
+}
+
+static char *format_addr(apr_pool_t *p, const cip_addr *addr)
+{
+    char buf[CIP_ADDR_TEXT_MAX];
+    size_t len = cip_addr_format(addr, buf);
+    return apr_pstrmemdup(p, buf, len);
+}
+
+/* SPEC "CLIENTIP_PROXIES": the peer and every trusted entry passed before
+ * the client, in chain order (farthest first, nearest last). */
+static const char *join_proxies(request_rec *r, const clientip_result *res)
+{
+    const char *parts[CIP_LIST_MAX_HOPS + 1];
+    int n = 0;
+    for (size_t i = res->hop_count - 1; i-- > 0;)
+        parts[n++] = format_addr(r->pool, &res->hops[i].endpoint.addr);
+    parts[n++] = res->peer_ip;
+    char *joined = apr_pstrdup(r->pool, parts[0]);
+    for (int i = 1; i < n; i++)
+        joined = apr_pstrcat(r->pool, joined, ", ", parts[i], NULL);
+    return joined;
+}
+
+static void walk_header(request_rec *r, const clientip_server_conf *conf, clientip_result *res)
+{
+    const char *value = apr_table_get(r->headers_in, conf->header_name);
+    if (value == NULL)
+        return;
+    res->header_value = value;
+
+    cip_walk walk;
+    size_t len = strlen(value);
+    cip_list_walk(value, len, conf->trusted, conf->recursive == 1, &walk);
+    res->stop = walk.stop;
+    res->bad_status = walk.bad_status;
+    res->bad_entry = walk.bad_entry;
+    res->bad_entry_len = walk.bad_entry_len;
+    res->hop_count = walk.hop_count;
+    if (walk.hop_count == 0)
+        return;
+    res->hops = apr_pmemdup(r->pool, walk.hops, walk.hop_count * sizeof *walk.hops);
+
+    /* The client is the last entry taken. */
+    const cip_endpoint *client = &walk.hops[walk.hop_count - 1].endpoint;
+    r->useragent_ip = format_addr(r->pool, &client->addr);
+    r->useragent_addr = make_sockaddr(r->pool, client, r->useragent_ip);
+    res->proxies = join_proxies(r, res);
+
+    /* SPEC: consumed entries leave the header; the untrusted left part stays. */
+    if (walk.keep_len == 0)
+        apr_table_unset(r->headers_in, conf->header_name);
+    else if (walk.keep_len < len)
+        apr_table_setn(r->headers_in, conf->header_name,
+                       apr_pstrmemdup(r->pool, value, walk.keep_len));
+    if (conf->proxies_header != NULL)
+        apr_table_setn(r->headers_in, conf->proxies_header, res->proxies);
+}
+
+static void set_env(request_rec *r, const clientip_server_conf *conf,
+                    const clientip_result *res)
+{
+    apr_table_t *env = r->subprocess_env;
+    conn_rec *c = r->connection;
+    apr_table_setn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
+    apr_table_setn(env, "CLIENTIP_PEER_PORT", apr_itoa(r->pool, c->client_addr->port));
+    apr_table_setn(env, "CLIENTIP_ADDR", r->useragent_ip);
+    if (r->useragent_addr->port != 0)
+        apr_table_setn(env, "CLIENTIP_PORT", apr_itoa(r->pool, r->useragent_addr->port));
+    if (res->proxies != NULL) {
+        apr_table_setn(env, "CLIENTIP_SOURCE", conf->header_name);
+        apr_table_setn(env, "CLIENTIP_PROXIES", res->proxies);
+    }
+}
+
+/* The decision trail, one step per element (SPEC "Diagnostics"). */
+static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_conf *conf,
+                                          const clientip_result *res)
+{
+    apr_array_header_t *trail = apr_array_make(r->pool, 8, sizeof(const char *));
+    char buf[CIP_PREFIX_TEXT_MAX];
+    const char *peer = res->peer_ip;
+
+    if (res->peer_trusted_by == NULL) {
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "peer %s is not trusted: client is the peer", peer);
+        return trail;
+    }
+    cip_prefix_format(res->peer_trusted_by, buf);
+    APR_ARRAY_PUSH(trail, const char *) =
+        apr_psprintf(r->pool, "peer %s trusted by %s", peer, buf);
+    if (conf->header_name == NULL) {
+        APR_ARRAY_PUSH(trail, const char *) = "no ClientIPHeader: client is the peer";
+        return trail;
+    }
+    if (res->header_value == NULL) {
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "no %s header: client is the peer", conf->header_name);
+        return trail;
+    }
+    for (size_t i = 0; i < res->hop_count; i++) {
+        const cip_hop *hop = &res->hops[i];
+        const char *addr = format_addr(r->pool, &hop->endpoint.addr);
+        const char *trust = "";
+        if (hop->trusted_by != NULL) {
+            cip_prefix_format(hop->trusted_by, buf);
+            trust = apr_pstrcat(r->pool, " trusted by ", buf, NULL);
+        } else if (res->stop != CIP_WALK_NOT_RECURSIVE) {
+            trust = " not trusted";
+        }
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "%s entry %" APR_SIZE_T_FMT " from the right: %s%s",
+                         conf->header_name, i + 1, addr, trust);
+    }
+    const char *stop = cip_walk_stop_text(res->stop);
+    if (res->stop == CIP_WALK_INVALID_ENTRY) {
+        size_t shown = res->bad_entry_len > 64 ? 64 : res->bad_entry_len;
+        stop = apr_psprintf(r->pool, "stop: entry %" APR_SIZE_T_FMT " from the right '%s%s' %s",
+                            res->hop_count + 1,
+                            ap_escape_logitem(r->pool,
+                                              apr_pstrmemdup(r->pool, res->bad_entry, shown)),
+                            shown < res->bad_entry_len ? "..." : "",
+                            cip_endpoint_status_text(res->bad_status));
+    } else {
+        stop = apr_pstrcat(r->pool, "stop: ", stop, NULL);
+    }
+    APR_ARRAY_PUSH(trail, const char *) = stop;
+    APR_ARRAY_PUSH(trail, const char *) =
+        res->hop_count > 0 ? apr_pstrcat(r->pool, "client ", r->useragent_ip, NULL)
+                           : "client unchanged (the peer)";
+    return trail;
+}
+
+/* The result of the request this one derives from (internal redirects and
+ * subrequests get a fresh request_config). */
+static const clientip_result *find_result(const request_rec *r)
+{
+    for (; r != NULL; r = r->prev ? r->prev : r->main) {
+        const clientip_result *res = ap_get_module_config(r->request_config, &clientip_module);
+        if (res != NULL)
+            return res;
+    }
+    return NULL;
+}
+
+static int clientip_post_read_request(request_rec *r)
+{
+    const clientip_server_conf *conf = server_conf(r->server);
+    if (conf->trusted == NULL)
+        return DECLINED;
+
+    /* An internal redirect (ErrorDocument, mod_rewrite...) runs this hook
+     * again on the same, already rewritten headers and inherits the client
+     * address. Walking again would take a client-written entry: reuse the
+     * first decision instead. */
+    if (r->prev != NULL || r->main != NULL) {
+        const clientip_result *first = find_result(r->prev ? r->prev : r->main);
+        if (first != NULL) {
+            ap_set_module_config(r->request_config, &clientip_module, (void *)first);
+            set_env(r, conf, first);
+            return DECLINED;
+        }
+    }
+
+    clientip_result *res = apr_pcalloc(r->pool, sizeof *res);
+    ap_set_module_config(r->request_config, &clientip_module, res);
+
+    /* Only a trusted proxy may name the proxies: drop what a client sent. */
+    if (conf->proxies_header != NULL)
+        apr_table_unset(r->headers_in, conf->proxies_header);
+
+    const apr_sockaddr_t *peer_sa = r->connection->client_addr;
+    res->peer_ip = r->connection->client_ip;
+    if (sockaddr_to_cip(peer_sa, &res->peer)) {
+        res->peer_trusted_by = cip_trust_lookup(conf->trusted, &res->peer);
+        /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
+        if (peer_sa->family != APR_INET && cip_addr_is_v4(&res->peer))
+            res->peer_ip = format_addr(r->pool, &res->peer);
+    }
+    if (res->peer_trusted_by != NULL && conf->header_name != NULL)
+        walk_header(r, conf, res);
+    set_env(r, conf, res);
+
+    if (APLOGrdebug(r)) {
+        apr_array_header_t *trail = decision_trail(r, conf, res);
+        const char *line = APR_ARRAY_IDX(trail, 0, const char *);
+        for (int i = 1; i < trail->nelts; i++)
+            line = apr_pstrcat(r->pool, line, "; ", APR_ARRAY_IDX(trail, i, const char *), NULL);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "clientip: %s", line);
+    }
+    return DECLINED;
+}
+
+/* ---- Require trusted-proxy ------------------------------------------- */
+
+static authz_status trusted_proxy_check(request_rec *r, const char *require_line,
+                                        const void *parsed)
+{
+    const clientip_server_conf *conf = server_conf(r->server);
+    cip_addr peer;
+    if (conf->trusted != NULL && sockaddr_to_cip(r->connection->client_addr, &peer) &&
+        cip_trust_lookup(conf->trusted, &peer) != NULL)
+        return AUTHZ_GRANTED;
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider trusted_proxy_provider = {&trusted_proxy_check, NULL};
+
+/* ---- SetHandler clientip-info ---------------------------------------- */
+
+static const char *json_string(apr_pool_t *p, const char *s)
+{
+    if (s == NULL)
+        return "null";
+    apr_size_t len = strlen(s);
+    char *out = apr_palloc(p, len * 6 + 3), *o = out;
+    *o++ = '"';
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        if (*q == '"' || *q == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*q;
+        } else if (*q < 0x20 || *q >= 0x7f) {
+            o += sprintf(o, "\\u%04x", *q); /* bytes, never raw: the info is ASCII */
+        } else {
+            *o++ = (char)*q;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static int clientip_info_handler(request_rec *r)
+{
+    if (r->handler == NULL || strcmp(r->handler, "clientip-info") != 0)
+        return DECLINED;
+    const clientip_server_conf *conf = server_conf(r->server);
+    const clientip_result *res = find_result(r);
+    conn_rec *c = r->connection;
+    apr_pool_t *p = r->pool;
+    char buf[CIP_PREFIX_TEXT_MAX];
+
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only)
+        return OK;
+
+    const char *trusted_by = "null";
+    if (res != NULL && res->peer_trusted_by != NULL) {
+        cip_prefix_format(res->peer_trusted_by, buf);
+        trusted_by = json_string(p, buf);
+    }
+    const char *proxies = "[]", *stop = "null", *trail_json = "[]";
+    if (res != NULL) {
+        if (res->proxies != NULL) {
+            /* nearest last, as in CLIENTIP_PROXIES */
+            char *list = apr_pstrdup(p, res->proxies), *state, *item;
+            apr_array_header_t *items = apr_array_make(p, 4, sizeof(const char *));
+            for (item = apr_strtok(list, ", ", &state); item; item = apr_strtok(NULL, ", ", &state))
+                APR_ARRAY_PUSH(items, const char *) = json_string(p, item);
+            proxies = apr_pstrcat(p, "[", apr_array_pstrcat(p, items, ','), "]", NULL);
+        }
+        if (res->header_value != NULL)
+            stop = json_string(p, cip_walk_stop_text(res->stop));
+        apr_array_header_t *trail = decision_trail(r, conf, res);
+        for (int i = 0; i < trail->nelts; i++)
+            APR_ARRAY_IDX(trail, i, const char *) =
+                json_string(p, APR_ARRAY_IDX(trail, i, const char *));
+        trail_json = apr_pstrcat(p, "[", apr_array_pstrcat(p, trail, ','), "]", NULL);
+    }
+    const char *client_port =
+        r->useragent_addr->port ? apr_itoa(p, r->useragent_addr->port) : "null";
+
+    ap_rprintf(r,
+               "{\"configured\":%s,"
+               "\"peer\":{\"ip\":%s,\"port\":%d,\"trusted\":%s,\"trusted_by\":%s},"
+               "\"client\":{\"ip\":%s,\"port\":%s},"
+               "\"source\":%s,\"proxies\":%s,\"header\":%s,\"recursive\":%s,"
+               "\"stop\":%s,\"trail\":%s}\n",
+               conf->trusted ? "true" : "false",
+               json_string(p, res != NULL ? res->peer_ip : c->client_ip),
+               (int)c->client_addr->port,
+               res != NULL && res->peer_trusted_by ? "true" : "false", trusted_by,
+               json_string(p, r->useragent_ip), client_port,
+               res != NULL && res->proxies ? json_string(p, conf->header_name) : "null",
+               proxies, json_string(p, conf->header_name),
+               conf->recursive == 1 ? "true" : "false", stop, trail_json);
+    return OK;
+}
+
+/* ---- registration ----------------------------------------------------- */
+
+static void clientip_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(clientip_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* First, so every later post_read_request hook (and everything after)
+     * already sees the client. */
+    ap_hook_post_read_request(clientip_post_read_request, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(clientip_info_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "trusted-proxy", AUTHZ_PROVIDER_VERSION,
+                              &trusted_proxy_provider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+AP_DECLARE_MODULE(clientip) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                 /* per-directory config: none, all directives are per server */
+    NULL,
+    create_server_conf,
+    merge_server_conf,
+    clientip_directives,
+    clientip_register_hooks,
+};
