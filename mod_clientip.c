@@ -103,6 +103,10 @@ static const char *set_trusted_proxies(cmd_parms *cmd, void *dummy, const char *
     cip_trust *trust = context_trust(cmd);
     if (trust == NULL)
         return "ClientIPTrustedProxies: out of memory";
+    /* "none": an empty list. In a <VirtualHost> it replaces the inherited
+     * list, which switches the module off there. */
+    if (strcasecmp(spec, "none") == 0)
+        return NULL;
     cip_spec_status st = cip_trust_add_spec(trust, spec, strlen(spec));
     if (st == CIP_SPEC_HOST_BITS_MASKED) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
@@ -239,6 +243,10 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "ClientIPTrustedProxies: out of memory");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        /* An empty list ("none") means the module is off for this server.
+         * The table itself stays with its pool cleanup. */
+        if (cip_trust_count(conf->trusted) == 0)
+            conf->trusted = NULL;
     }
     return OK;
 }
