@@ -19,7 +19,9 @@
 #include <arpa/inet.h>
 
 #include "cip_addr.h"
+#include "cip_forwarded.h"
 #include "cip_list.h"
+#include "cip_origin.h"
 #include "cip_trust.h"
 
 module AP_MODULE_DECLARE_DATA clientip_module; /* AP_DECLARE_MODULE below defines it */
@@ -29,10 +31,18 @@ module AP_MODULE_DECLARE_DATA clientip_module; /* AP_DECLARE_MODULE below define
 
 /* Per server (main or <VirtualHost>). A NULL field means "not set here":
  * the merge then takes the parent's value. */
+typedef enum header_kind {
+    HEADER_LIST = 1, /* X-Forwarded-For, X-Real-IP, any named list header */
+    HEADER_FORWARDED /* RFC 7239 Forwarded */
+} header_kind;
+
 typedef struct clientip_server_conf {
     cip_trust *trusted;         /* ClientIPTrustedProxies[File]; NULL: module inactive */
     const char *header_name;    /* ClientIPHeader as written */
+    header_kind header_kind;    /* meaningful when header_name is set */
     int recursive;              /* ClientIPRecursive, FLAG_UNSET when not set here */
+    int forwarded_proto;        /* ClientIPForwardedProto, FLAG_UNSET when not set here */
+    int forwarded_host;         /* ClientIPForwardedHost, FLAG_UNSET when not set here */
     const char *proxies_header; /* ClientIPProxiesHeader */
 } clientip_server_conf;
 
@@ -49,6 +59,17 @@ typedef struct clientip_result {
     const char *bad_entry;
     size_t bad_entry_len;
     const char *proxies; /* ", "-joined, nearest last; NULL when no entry was taken */
+    cip_fwd_status forwarded_status;   /* Forwarded only: syntax of the header */
+    size_t forwarded_error_offset;
+    const char *forwarded_by;  /* by= of the chosen element (CLIENTIP_FORWARDED_BY) */
+    const char *forwarded_for; /* obfuscated for= that stopped the walk (CLIENTIP_FORWARDED_FOR) */
+    /* Origin (SPEC ClientIPForwardedProto/Host); NULL/0 when not forwarded. */
+    const char *scheme;        /* "http" or "https" */
+    const char *scheme_from;   /* the header it came from */
+    const char *host;          /* lower-cased, without port */
+    const char *host_from;
+    apr_port_t port;           /* the port URLs use, 0: httpd's own choice */
+    const char *origin_note;   /* forwarded values that were refused, for the trail */
 } clientip_result;
 
 static clientip_server_conf *server_conf(const server_rec *s)
@@ -62,6 +83,8 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
     clientip_server_conf *conf = apr_pcalloc(p, sizeof *conf);
     conf->recursive = FLAG_UNSET;
+    conf->forwarded_proto = FLAG_UNSET;
+    conf->forwarded_host = FLAG_UNSET;
     return conf;
 }
 
@@ -73,7 +96,12 @@ static void *merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
     clientip_server_conf *conf = apr_palloc(p, sizeof *conf);
     conf->trusted = add->trusted ? add->trusted : base->trusted;
     conf->header_name = add->header_name ? add->header_name : base->header_name;
+    conf->header_kind = add->header_name ? add->header_kind : base->header_kind;
     conf->recursive = add->recursive != FLAG_UNSET ? add->recursive : base->recursive;
+    conf->forwarded_proto =
+        add->forwarded_proto != FLAG_UNSET ? add->forwarded_proto : base->forwarded_proto;
+    conf->forwarded_host =
+        add->forwarded_host != FLAG_UNSET ? add->forwarded_host : base->forwarded_host;
     conf->proxies_header = add->proxies_header ? add->proxies_header : base->proxies_header;
     return conf;
 }
@@ -176,24 +204,29 @@ static const char *check_header_name(cmd_parms *cmd, const char *name)
 
 static const char *set_header(cmd_parms *cmd, void *dummy, const char *name)
 {
-    if (strcasecmp(name, "Forwarded") == 0 || strcasecmp(name, "proxy_protocol") == 0)
+    if (strcasecmp(name, "proxy_protocol") == 0)
         return apr_psprintf(cmd->pool,
                             "%s %s is not supported yet in this version of mod_clientip; use "
-                            "X-Forwarded-For, X-Real-IP or another list header",
+                            "Forwarded, X-Forwarded-For, X-Real-IP or another list header",
                             cmd->cmd->name, name);
     const char *error = check_header_name(cmd, name);
-    if (error == NULL)
-        server_conf(cmd->server)->header_name = name;
+    if (error == NULL) {
+        clientip_server_conf *conf = server_conf(cmd->server);
+        conf->header_name = name;
+        conf->header_kind = strcasecmp(name, "Forwarded") == 0 ? HEADER_FORWARDED : HEADER_LIST;
+    }
     return error;
 }
 
-static const char *set_recursive(cmd_parms *cmd, void *dummy, const char *value)
+/* On|Off with a message that names the bad value (httpd's FLAG doesn't).
+ * The field to set is the directive's cmd_data offset. */
+static const char *set_on_off(cmd_parms *cmd, void *dummy, const char *value)
 {
-    clientip_server_conf *conf = server_conf(cmd->server);
+    int *field = (int *)((char *)server_conf(cmd->server) + (size_t)cmd->info);
     if (strcasecmp(value, "on") == 0)
-        conf->recursive = 1;
+        *field = 1;
     else if (strcasecmp(value, "off") == 0)
-        conf->recursive = 0;
+        *field = 0;
     else
         return apr_psprintf(cmd->pool, "%s: '%s' is not On or Off", cmd->cmd->name, value);
     return NULL;
@@ -216,8 +249,15 @@ static const command_rec clientip_directives[] = {
     AP_INIT_TAKE1("ClientIPHeader", set_header, NULL, RSRC_CONF,
                   "The request header a trusted proxy reports the client in, e.g. "
                   "X-Forwarded-For"),
-    AP_INIT_TAKE1("ClientIPRecursive", set_recursive, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ClientIPRecursive", set_on_off,
+                  (void *)APR_OFFSETOF(clientip_server_conf, recursive), RSRC_CONF,
                   "On: walk the list past trusted entries; Off (default): take the rightmost"),
+    AP_INIT_TAKE1("ClientIPForwardedProto", set_on_off,
+                  (void *)APR_OFFSETOF(clientip_server_conf, forwarded_proto), RSRC_CONF,
+                  "On: take the scheme the client used from a trusted proxy"),
+    AP_INIT_TAKE1("ClientIPForwardedHost", set_on_off,
+                  (void *)APR_OFFSETOF(clientip_server_conf, forwarded_host), RSRC_CONF,
+                  "On: take the host and port the client asked for from a trusted proxy"),
     AP_INIT_TAKE1("ClientIPProxiesHeader", set_proxies_header, NULL, RSRC_CONF,
                   "A request header that receives the trusted proxies passed"),
     {NULL}};
@@ -322,39 +362,200 @@ static const char *join_proxies(request_rec *r, const clientip_result *res)
     return joined;
 }
 
-static void walk_header(request_rec *r, const clientip_server_conf *conf, clientip_result *res)
+/* Apply a walk's result: client address, proxies passed, the header minus
+ * the entries taken. */
+static void apply_walk(request_rec *r, const clientip_server_conf *conf, clientip_result *res,
+                       const char *value, size_t len, const cip_walk *walk)
 {
-    const char *value = apr_table_get(r->headers_in, conf->header_name);
-    if (value == NULL)
+    res->stop = walk->stop;
+    res->bad_status = walk->bad_status;
+    res->bad_entry = walk->bad_entry;
+    res->bad_entry_len = walk->bad_entry_len;
+    res->hop_count = walk->hop_count;
+    if (walk->hop_count == 0)
         return;
-    res->header_value = value;
-
-    cip_walk walk;
-    size_t len = strlen(value);
-    cip_list_walk(value, len, conf->trusted, conf->recursive == 1, &walk);
-    res->stop = walk.stop;
-    res->bad_status = walk.bad_status;
-    res->bad_entry = walk.bad_entry;
-    res->bad_entry_len = walk.bad_entry_len;
-    res->hop_count = walk.hop_count;
-    if (walk.hop_count == 0)
-        return;
-    res->hops = apr_pmemdup(r->pool, walk.hops, walk.hop_count * sizeof *walk.hops);
+    res->hops = apr_pmemdup(r->pool, walk->hops, walk->hop_count * sizeof *walk->hops);
 
     /* The client is the last entry taken. */
-    const cip_endpoint *client = &walk.hops[walk.hop_count - 1].endpoint;
+    const cip_endpoint *client = &walk->hops[walk->hop_count - 1].endpoint;
     r->useragent_ip = format_addr(r->pool, &client->addr);
     r->useragent_addr = make_sockaddr(r->pool, client, r->useragent_ip);
     res->proxies = join_proxies(r, res);
 
     /* SPEC: consumed entries leave the header; the untrusted left part stays. */
-    if (walk.keep_len == 0)
+    if (walk->keep_len == 0)
         apr_table_unset(r->headers_in, conf->header_name);
-    else if (walk.keep_len < len)
+    else if (walk->keep_len < len)
         apr_table_setn(r->headers_in, conf->header_name,
-                       apr_pstrmemdup(r->pool, value, walk.keep_len));
+                       apr_pstrmemdup(r->pool, value, walk->keep_len));
     if (conf->proxies_header != NULL)
         apr_table_setn(r->headers_in, conf->proxies_header, res->proxies);
+}
+
+/* A Forwarded value unescaped, or NULL when it is absent, too long, or
+ * holds anything but visible ASCII (it goes to env and logs). */
+static const char *fwd_text(apr_pool_t *p, const cip_fwd_value *value)
+{
+    char buf[256];
+    if (value->text == NULL)
+        return NULL;
+    size_t len = cip_fwd_value_copy(value, buf, sizeof buf);
+    if (len == (size_t)-1 || len == 0)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] <= 0x20 || buf[i] >= 0x7f)
+            return NULL;
+    return apr_pstrmemdup(p, buf, len);
+}
+
+/* Walk the configured header. For Forwarded, *chosen receives the element
+ * that origin values come from; returns 1 when there is one. */
+static int walk_header(request_rec *r, const clientip_server_conf *conf, clientip_result *res,
+                       cip_fwd_element *chosen)
+{
+    const char *value = apr_table_get(r->headers_in, conf->header_name);
+    if (value == NULL)
+        return 0;
+    res->header_value = value;
+    size_t len = strlen(value);
+    cip_walk walk;
+
+    if (conf->header_kind == HEADER_LIST) {
+        cip_list_walk(value, len, conf->trusted, conf->recursive == 1, &walk);
+        apply_walk(r, conf, res, value, len, &walk);
+        return 0;
+    }
+
+    cip_forwarded fwd;
+    res->forwarded_status = cip_forwarded_parse(value, len, &fwd);
+    if (res->forwarded_status != CIP_FWD_OK) {
+        res->forwarded_error_offset = fwd.error_offset;
+        return 0; /* SPEC: malformed syntax, the client stays the peer */
+    }
+    cip_forwarded_walk(&fwd, conf->trusted, conf->recursive == 1, &walk);
+    apply_walk(r, conf, res, value, len, &walk);
+    if (walk.stop == CIP_WALK_INVALID_ENTRY && walk.bad_status == CIP_ENDPOINT_OBFUSCATED)
+        res->forwarded_for =
+            fwd_text(r->pool, &fwd.elements[fwd.kept - 1 - walk.hop_count].for_node);
+    const cip_fwd_element *element = cip_forwarded_chosen(&fwd, &walk);
+    if (element == NULL)
+        return 0;
+    *chosen = *element;
+    res->forwarded_by = fwd_text(r->pool, &element->by);
+    return 1;
+}
+
+/* The rightmost value of a request header, trimmed; NULL when absent or
+ * empty. */
+static const char *rightmost_value(request_rec *r, const char *name, size_t *len)
+{
+    const char *value = apr_table_get(r->headers_in, name), *start;
+    if (value == NULL)
+        return NULL;
+    cip_list_rightmost(value, strlen(value), &start, len);
+    return *len > 0 ? start : NULL;
+}
+
+static void refuse_origin(request_rec *r, clientip_result *res, const char *from,
+                          const char *text, size_t len)
+{
+    const char *shown = ap_escape_logitem(r->pool, apr_pstrmemdup(r->pool, text, len > 64 ? 64 : len));
+    const char *note = apr_psprintf(r->pool, "%s '%s' ignored (invalid)", from, shown);
+    res->origin_note = res->origin_note ? apr_pstrcat(r->pool, res->origin_note, ", ", note, NULL)
+                                        : note;
+}
+
+/* SPEC ClientIPForwardedProto: Forwarded proto= of the chosen element, else
+ * the rightmost X-Forwarded-Proto / -Protocol, else X-Forwarded-Ssl or
+ * Front-End-Https "on". An invalid value is skipped like an absent one. */
+static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_element *chosen)
+{
+    static const char *const scheme_headers[] = {"X-Forwarded-Proto", "X-Forwarded-Protocol"};
+    static const char *const flag_headers[] = {"X-Forwarded-Ssl", "Front-End-Https"};
+    cip_scheme scheme = CIP_SCHEME_NONE;
+    const char *text;
+    size_t len;
+
+    if (chosen != NULL && chosen->proto.text != NULL) {
+        char buf[16];
+        len = cip_fwd_value_copy(&chosen->proto, buf, sizeof buf);
+        scheme = len == (size_t)-1 ? CIP_SCHEME_NONE : cip_origin_scheme(buf, len);
+        res->scheme_from = "Forwarded proto=";
+        if (scheme == CIP_SCHEME_NONE)
+            refuse_origin(r, res, res->scheme_from, chosen->proto.text, chosen->proto.len);
+    }
+    for (int i = 0; i < 2 && scheme == CIP_SCHEME_NONE; i++) {
+        if ((text = rightmost_value(r, scheme_headers[i], &len)) == NULL)
+            continue;
+        res->scheme_from = scheme_headers[i];
+        if ((scheme = cip_origin_scheme(text, len)) == CIP_SCHEME_NONE)
+            refuse_origin(r, res, scheme_headers[i], text, len);
+    }
+    for (int i = 0; i < 2 && scheme == CIP_SCHEME_NONE; i++) {
+        if ((text = rightmost_value(r, flag_headers[i], &len)) != NULL &&
+            cip_origin_flag_on(text, len)) {
+            scheme = CIP_SCHEME_HTTPS;
+            res->scheme_from = flag_headers[i];
+        }
+    }
+    if (scheme != CIP_SCHEME_NONE)
+        res->scheme = scheme == CIP_SCHEME_HTTPS ? "https" : "http";
+}
+
+/* SPEC ClientIPForwardedHost: Forwarded host= of the chosen element, else
+ * the rightmost X-Forwarded-Host; the port from either, else the rightmost
+ * X-Forwarded-Port. */
+static void take_host(request_rec *r, clientip_result *res, const cip_fwd_element *chosen)
+{
+    const char *text = NULL;
+    size_t len = 0, host_len;
+    uint16_t port = 0;
+    char buf[300];
+
+    if (chosen != NULL && chosen->host.text != NULL) {
+        len = cip_fwd_value_copy(&chosen->host, buf, sizeof buf);
+        text = len == (size_t)-1 ? chosen->host.text : buf;
+        res->host_from = "Forwarded host=";
+        if (len == (size_t)-1 || !cip_origin_host(text, len, &host_len, &port)) {
+            refuse_origin(r, res, res->host_from, chosen->host.text, chosen->host.len);
+            text = NULL;
+        }
+    }
+    if (text == NULL && (text = rightmost_value(r, "X-Forwarded-Host", &len)) != NULL) {
+        res->host_from = "X-Forwarded-Host";
+        if (!cip_origin_host(text, len, &host_len, &port)) {
+            refuse_origin(r, res, res->host_from, text, len);
+            text = NULL;
+        }
+    }
+    if (text != NULL)
+        res->host = apr_pstrmemdup(r->pool, text, host_len);
+    if (port == 0 && (text = rightmost_value(r, "X-Forwarded-Port", &len)) != NULL &&
+        !cip_origin_port(text, len, &port))
+        refuse_origin(r, res, "X-Forwarded-Port", text, len);
+    res->port = port;
+}
+
+/* Make self-referential URLs and SERVER_NAME/SERVER_PORT follow the origin.
+ * Only request fields change: r->hostname (vhost selection is already
+ * done, and never redone) and r->parsed_uri's port, which
+ * ap_get_server_port() reads under UseCanonicalName Off. */
+static void apply_origin(request_rec *r, const clientip_result *res)
+{
+    if (res->host != NULL) {
+        char *host = apr_pstrdup(r->pool, res->host);
+        ap_str_tolower(host);
+        r->hostname = host;
+    }
+    apr_port_t port = res->port;
+    /* Without a forwarded port, URLs use the default port of the client's
+     * scheme, unless the Host header carried one the client chose. */
+    if (port == 0 && (res->host != NULL || (res->scheme != NULL && !r->parsed_uri.port_str)))
+        port = strcmp(res->scheme ? res->scheme : ap_http_scheme(r), "https") == 0 ? 443 : 80;
+    if (port != 0) {
+        r->parsed_uri.port = port;
+        r->parsed_uri.port_str = apr_itoa(r->pool, port);
+    }
 }
 
 static void set_env(request_rec *r, const clientip_server_conf *conf,
@@ -371,6 +572,29 @@ static void set_env(request_rec *r, const clientip_server_conf *conf,
         apr_table_setn(env, "CLIENTIP_SOURCE", conf->header_name);
         apr_table_setn(env, "CLIENTIP_PROXIES", res->proxies);
     }
+    if (res->forwarded_by != NULL)
+        apr_table_setn(env, "CLIENTIP_FORWARDED_BY", res->forwarded_by);
+    if (res->forwarded_for != NULL)
+        apr_table_setn(env, "CLIENTIP_FORWARDED_FOR", res->forwarded_for);
+    if (res->scheme != NULL) {
+        apr_table_setn(env, "REQUEST_SCHEME", res->scheme);
+        if (res->scheme[4] == 's')
+            apr_table_setn(env, "HTTPS", "on");
+    }
+}
+
+static void origin_trail(request_rec *r, const clientip_result *res, apr_array_header_t *trail)
+{
+    if (res->scheme != NULL)
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "scheme %s from %s", res->scheme, res->scheme_from);
+    if (res->host != NULL)
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "host %s from %s", res->host, res->host_from);
+    if (res->port != 0)
+        APR_ARRAY_PUSH(trail, const char *) = apr_psprintf(r->pool, "port %u", res->port);
+    if (res->origin_note != NULL)
+        APR_ARRAY_PUSH(trail, const char *) = res->origin_note;
 }
 
 /* The decision trail, one step per element (SPEC "Diagnostics"). */
@@ -396,6 +620,14 @@ static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_
     if (res->header_value == NULL) {
         APR_ARRAY_PUSH(trail, const char *) =
             apr_psprintf(r->pool, "no %s header: client is the peer", conf->header_name);
+        origin_trail(r, res, trail);
+        return trail;
+    }
+    if (res->forwarded_status != CIP_FWD_OK) {
+        APR_ARRAY_PUSH(trail, const char *) = apr_psprintf(
+            r->pool, "Forwarded header invalid at byte %" APR_SIZE_T_FMT ": %s; client is the peer",
+            res->forwarded_error_offset, cip_fwd_status_text(res->forwarded_status));
+        origin_trail(r, res, trail);
         return trail;
     }
     for (size_t i = 0; i < res->hop_count; i++) {
@@ -428,6 +660,7 @@ static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_
     APR_ARRAY_PUSH(trail, const char *) =
         res->hop_count > 0 ? apr_pstrcat(r->pool, "client ", r->useragent_ip, NULL)
                            : "client unchanged (the peer)";
+    origin_trail(r, res, trail);
     return trail;
 }
 
@@ -457,6 +690,7 @@ static int clientip_post_read_request(request_rec *r)
         const clientip_result *first = find_result(r->prev ? r->prev : r->main);
         if (first != NULL) {
             ap_set_module_config(r->request_config, &clientip_module, (void *)first);
+            apply_origin(r, first);
             set_env(r, conf, first);
             return DECLINED;
         }
@@ -477,8 +711,16 @@ static int clientip_post_read_request(request_rec *r)
         if (peer_sa->family != APR_INET && cip_addr_is_v4(&res->peer))
             res->peer_ip = format_addr(r->pool, &res->peer);
     }
-    if (res->peer_trusted_by != NULL && conf->header_name != NULL)
-        walk_header(r, conf, res);
+    if (res->peer_trusted_by != NULL) {
+        cip_fwd_element chosen;
+        int have_chosen = conf->header_name != NULL && walk_header(r, conf, res, &chosen);
+        if (conf->forwarded_proto == 1)
+            take_scheme(r, res, have_chosen ? &chosen : NULL);
+        if (conf->forwarded_host == 1)
+            take_host(r, res, have_chosen ? &chosen : NULL);
+        if (res->scheme != NULL || res->host != NULL || res->port != 0)
+            apply_origin(r, res);
+    }
     set_env(r, conf, res);
 
     if (APLOGrdebug(r)) {
@@ -489,6 +731,24 @@ static int clientip_post_read_request(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "clientip: %s", line);
     }
     return DECLINED;
+}
+
+/* ---- the scheme of self-referential URLs ------------------------------ */
+
+/* ap_http_scheme() and ap_default_port() for a request whose scheme a
+ * trusted proxy reported; other requests are left to mod_ssl and core. */
+static const char *clientip_http_scheme(const request_rec *r)
+{
+    const clientip_result *res = find_result(r);
+    return res != NULL ? res->scheme : NULL;
+}
+
+static apr_port_t clientip_default_port(const request_rec *r)
+{
+    const clientip_result *res = find_result(r);
+    if (res == NULL || res->scheme == NULL)
+        return 0;
+    return res->scheme[4] == 's' ? 443 : 80;
 }
 
 /* ---- Require trusted-proxy ------------------------------------------- */
@@ -561,7 +821,9 @@ static int clientip_info_handler(request_rec *r)
             proxies = apr_pstrcat(p, "[", apr_array_pstrcat(p, items, ','), "]", NULL);
         }
         if (res->header_value != NULL)
-            stop = json_string(p, cip_walk_stop_text(res->stop));
+            stop = json_string(p, res->forwarded_status != CIP_FWD_OK
+                                      ? "invalid Forwarded syntax"
+                                      : cip_walk_stop_text(res->stop));
         apr_array_header_t *trail = decision_trail(r, conf, res);
         for (int i = 0; i < trail->nelts; i++)
             APR_ARRAY_IDX(trail, i, const char *) =
@@ -576,7 +838,9 @@ static int clientip_info_handler(request_rec *r)
                "\"peer\":{\"ip\":%s,\"port\":%d,\"trusted\":%s,\"trusted_by\":%s},"
                "\"client\":{\"ip\":%s,\"port\":%s},"
                "\"source\":%s,\"proxies\":%s,\"header\":%s,\"recursive\":%s,"
-               "\"stop\":%s,\"trail\":%s}\n",
+               "\"stop\":%s,\"trail\":%s,"
+               "\"scheme\":%s,\"host\":%s,\"port\":%s,"
+               "\"forwarded_by\":%s,\"forwarded_for\":%s}\n",
                conf->trusted ? "true" : "false",
                json_string(p, res != NULL ? res->peer_ip : c->client_ip),
                (int)c->client_addr->port,
@@ -584,7 +848,11 @@ static int clientip_info_handler(request_rec *r)
                json_string(p, r->useragent_ip), client_port,
                res != NULL && res->proxies ? json_string(p, conf->header_name) : "null",
                proxies, json_string(p, conf->header_name),
-               conf->recursive == 1 ? "true" : "false", stop, trail_json);
+               conf->recursive == 1 ? "true" : "false", stop, trail_json,
+               json_string(p, ap_http_scheme(r)), json_string(p, ap_get_server_name_for_url(r)),
+               apr_itoa(p, ap_get_server_port(r)),
+               json_string(p, res != NULL ? res->forwarded_by : NULL),
+               json_string(p, res != NULL ? res->forwarded_for : NULL));
     return OK;
 }
 
@@ -597,6 +865,9 @@ static void clientip_register_hooks(apr_pool_t *p)
      * already sees the client. */
     ap_hook_post_read_request(clientip_post_read_request, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(clientip_info_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_ssl's, which answers from the connection's own TLS. */
+    ap_hook_http_scheme(clientip_http_scheme, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_default_port(clientip_default_port, NULL, NULL, APR_HOOK_FIRST);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "trusted-proxy", AUTHZ_PROVIDER_VERSION,
                               &trusted_proxy_provider, AP_AUTH_INTERNAL_PER_CONF);
 }

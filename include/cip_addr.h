@@ -44,7 +44,11 @@ typedef enum cip_endpoint_status {
     CIP_ENDPOINT_OK = 0,
     CIP_ENDPOINT_EMPTY,    /* nothing between the separators */
     CIP_ENDPOINT_BAD_ADDR, /* not a numeric address: garbage, host name, unknown, zone id */
-    CIP_ENDPOINT_BAD_PORT  /* port missing after ':', not decimal, leading zero, 0 or > 65535 */
+    CIP_ENDPOINT_BAD_PORT, /* port missing after ':', not decimal, leading zero, 0 or > 65535 */
+    /* Forwarded (RFC 7239) nodes that are valid syntax but no address: */
+    CIP_ENDPOINT_UNKNOWN,    /* for=unknown */
+    CIP_ENDPOINT_OBFUSCATED, /* for=_identifier */
+    CIP_ENDPOINT_MISSING     /* an element without for= */
 } cip_endpoint_status;
 
 typedef struct cip_endpoint {

@@ -42,9 +42,33 @@ typedef struct cip_walk {
 /* Walk value [value, value+len). The caller has already established that
  * the peer is trusted. recursive == 0 takes only the rightmost entry;
  * otherwise trusted entries (per trust) are passed until the first
- * untrusted one. hop_count == 0 means: leave the client unchanged. */
+ * untrusted one. hop_count == 0 means: leave the client unchanged (and
+ * keep_len == len). */
 void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int recursive,
                    cip_walk *out);
+
+/* The shared walk, for any list format (X-Forwarded-For here, Forwarded in
+ * cip_forwarded). A source hands out entries right to left, each already
+ * parsed; the walk applies the trust rules of SPEC "ClientIPRecursive". */
+typedef struct cip_entry {
+    cip_endpoint_status status; /* CIP_ENDPOINT_OK: endpoint holds an address */
+    cip_endpoint endpoint;
+    const char *text; /* the entry as written (for the decision trail) */
+    size_t text_len;
+    size_t keep_len; /* bytes of the value that remain once this entry and all
+                        to its right are taken */
+    int leftmost;    /* no entry stands left of this one */
+} cip_entry;
+
+/* Fills *entry with the next entry from the right; 0 when there is none. */
+typedef int (*cip_entry_next)(void *source, cip_entry *entry);
+
+void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
+                      const cip_trust *trust, int recursive, cip_walk *out);
+
+/* The rightmost comma-separated value of [value, value+len), trimmed of
+ * spaces and tabs (X-Forwarded-Proto: "https, http" gives "http"). */
+void cip_list_rightmost(const char *value, size_t len, const char **start, size_t *out_len);
 
 const char *cip_walk_stop_text(cip_walk_stop stop);
 

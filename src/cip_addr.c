@@ -293,6 +293,12 @@ const char *cip_endpoint_status_text(cip_endpoint_status status)
         return "is not an IP address";
     case CIP_ENDPOINT_BAD_PORT:
         return "has a bad port (decimal 1-65535, no leading zero)";
+    case CIP_ENDPOINT_UNKNOWN:
+        return "is 'unknown'";
+    case CIP_ENDPOINT_OBFUSCATED:
+        return "is an obfuscated identifier";
+    case CIP_ENDPOINT_MISSING:
+        return "has no for= parameter";
     }
     return "unknown status";
 }

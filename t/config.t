@@ -95,8 +95,8 @@ my @errors = (
     [ 'file: host name on line 5', 'ClientIPTrustedProxiesFile conf/bad-line5.list',
                                 [ qr/bad-line5\.list/, qr/line 5\b/, qr/example\.com/ ] ],
     [ 'file missing',           'ClientIPTrustedProxiesFile conf/missing.list', [ qr/missing\.list/ ] ],
-    [ 'ClientIPHeader Forwarded', "ClientIPTrustedProxies 127.0.0.1\nClientIPHeader Forwarded",
-                                [ qr/Forwarded/, qr/not supported yet/i ] ],
+    [ 'ClientIPForwardedProto maybe', 'ClientIPForwardedProto maybe',         [ qr/maybe/ ] ],
+    [ 'ClientIPForwardedHost yes',   'ClientIPForwardedHost yes',             [ qr/yes/ ] ],
     [ 'ClientIPHeader proxy_protocol', "ClientIPTrustedProxies 127.0.0.1\nClientIPHeader proxy_protocol",
                                 [ qr/proxy_protocol/, qr/not supported yet/i ] ],
 );
@@ -111,6 +111,9 @@ my @valid = (
            'ClientIPRecursive On',
            'ClientIPProxiesHeader X-Forwarded-By'),
       [] ],
+    [ 'Forwarded with origin',
+      "ClientIPTrustedProxies 127.0.0.1\nClientIPHeader Forwarded\nClientIPForwardedProto On\n"
+      . "ClientIPForwardedHost off", [] ],
     [ 'file with comments and blank lines',
       "ClientIPTrustedProxiesFile conf/good.list\nClientIPHeader X-Real-IP\nClientIPRecursive off", [] ],
     [ 'absolute file path', "ClientIPTrustedProxiesFile $dir/conf/good.list", [] ],
