@@ -47,9 +47,22 @@ typedef struct clientip_server_conf {
 } clientip_server_conf;
 
 /* What the module decided for one request; lives in r->pool. */
-typedef struct clientip_result {
+/* What does not change while a connection lives: the peer and its text.
+ * The trust lookup is cached per table (name-based virtual hosts sharing
+ * the connection may have different lists). Kept in c->conn_config; never
+ * a conn_rec field. */
+typedef struct clientip_conn {
+    int peer_is_ip;
     cip_addr peer;
-    const char *peer_ip;               /* c->client_ip, but dotted for an IPv4-mapped peer */
+    const char *peer_ip;   /* c->client_ip, but dotted for an IPv4-mapped peer */
+    const char *peer_port; /* decimal */
+    const cip_trust *looked_up_in;
+    const cip_prefix *peer_trusted_by;
+} clientip_conn;
+
+typedef struct clientip_result {
+    const char *peer_ip;
+    const char *peer_port;
     const cip_prefix *peer_trusted_by; /* NULL: the peer is not trusted */
     const char *header_value;          /* the header as received, NULL if absent/unread */
     size_t hop_count;
@@ -347,18 +360,47 @@ static char *format_addr(apr_pool_t *p, const cip_addr *addr)
     return apr_pstrmemdup(p, buf, len);
 }
 
+/* The address of a hop as text. An IPv4 entry as written is already
+ * canonical (the parser takes four decimal parts without leading zeros
+ * only), so it is copied rather than formatted; anything else is
+ * formatted. */
+static void hop_text(const cip_hop *hop, char *buf, const char **text, size_t *len)
+{
+    const char *t = hop->text;
+    size_t n = 0;
+    if (cip_addr_is_v4(&hop->endpoint.addr)) {
+        while (n < hop->text_len && ((t[n] >= '0' && t[n] <= '9') || t[n] == '.'))
+            n++;
+        if (n > 0 && (n == hop->text_len || t[n] == ':')) {
+            *text = t;
+            *len = n;
+            return;
+        }
+    }
+    *len = cip_addr_format(&hop->endpoint.addr, buf);
+    *text = buf;
+}
+
 /* SPEC "CLIENTIP_PROXIES": the peer and every trusted entry passed before
  * the client, in chain order (farthest first, nearest last). */
 static const char *join_proxies(request_rec *r, const clientip_result *res)
 {
-    const char *parts[CIP_LIST_MAX_HOPS + 1];
-    int n = 0;
-    for (size_t i = res->hop_count - 1; i-- > 0;)
-        parts[n++] = format_addr(r->pool, &res->hops[i].endpoint.addr);
-    parts[n++] = res->peer_ip;
-    char *joined = apr_pstrdup(r->pool, parts[0]);
-    for (int i = 1; i < n; i++)
-        joined = apr_pstrcat(r->pool, joined, ", ", parts[i], NULL);
+    char bufs[CIP_LIST_MAX_HOPS][CIP_ADDR_TEXT_MAX];
+    const char *text[CIP_LIST_MAX_HOPS];
+    size_t len[CIP_LIST_MAX_HOPS], total = strlen(res->peer_ip) + 1;
+    size_t n = res->hop_count - 1; /* the last hop is the client */
+    for (size_t i = 0; i < n; i++) {
+        hop_text(&res->hops[i], bufs[i], &text[i], &len[i]);
+        total += len[i] + 2;
+    }
+    char *joined = apr_palloc(r->pool, total), *p = joined;
+    for (size_t i = n; i-- > 0;) {
+        memcpy(p, text[i], len[i]);
+        p += len[i];
+        *p++ = ',';
+        *p++ = ' ';
+    }
+    strcpy(p, res->peer_ip);
     return joined;
 }
 
@@ -377,9 +419,13 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
     res->hops = apr_pmemdup(r->pool, walk->hops, walk->hop_count * sizeof *walk->hops);
 
     /* The client is the last entry taken. */
-    const cip_endpoint *client = &walk->hops[walk->hop_count - 1].endpoint;
-    r->useragent_ip = format_addr(r->pool, &client->addr);
-    r->useragent_addr = make_sockaddr(r->pool, client, r->useragent_ip);
+    const cip_hop *client = &walk->hops[walk->hop_count - 1];
+    char buf[CIP_ADDR_TEXT_MAX];
+    const char *text;
+    size_t text_len;
+    hop_text(client, buf, &text, &text_len);
+    r->useragent_ip = apr_pstrmemdup(r->pool, text, text_len);
+    r->useragent_addr = make_sockaddr(r->pool, &client->endpoint, r->useragent_ip);
     res->proxies = join_proxies(r, res);
 
     /* SPEC: consumed entries leave the header; the untrusted left part stays. */
@@ -558,28 +604,32 @@ static void apply_origin(request_rec *r, const clientip_result *res)
     }
 }
 
+/* SPEC "What the module exposes". This hook runs first and nothing has set
+ * these names yet (an internal redirect's table holds only REDIRECT_
+ * copies), so addn, which skips the search for an existing key, is safe. */
 static void set_env(request_rec *r, const clientip_server_conf *conf,
                     const clientip_result *res)
 {
     apr_table_t *env = r->subprocess_env;
-    conn_rec *c = r->connection;
-    apr_table_setn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
-    apr_table_setn(env, "CLIENTIP_PEER_PORT", apr_itoa(r->pool, c->client_addr->port));
-    apr_table_setn(env, "CLIENTIP_ADDR", r->useragent_ip);
-    if (r->useragent_addr->port != 0)
-        apr_table_setn(env, "CLIENTIP_PORT", apr_itoa(r->pool, r->useragent_addr->port));
+    apr_table_addn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
+    apr_table_addn(env, "CLIENTIP_PEER_PORT", res->peer_port);
+    apr_table_addn(env, "CLIENTIP_ADDR", r->useragent_ip);
+    if (res->hop_count == 0)
+        apr_table_addn(env, "CLIENTIP_PORT", res->peer_port);
+    else if (r->useragent_addr->port != 0)
+        apr_table_addn(env, "CLIENTIP_PORT", apr_itoa(r->pool, r->useragent_addr->port));
     if (res->proxies != NULL) {
-        apr_table_setn(env, "CLIENTIP_SOURCE", conf->header_name);
-        apr_table_setn(env, "CLIENTIP_PROXIES", res->proxies);
+        apr_table_addn(env, "CLIENTIP_SOURCE", conf->header_name);
+        apr_table_addn(env, "CLIENTIP_PROXIES", res->proxies);
     }
     if (res->forwarded_by != NULL)
-        apr_table_setn(env, "CLIENTIP_FORWARDED_BY", res->forwarded_by);
+        apr_table_addn(env, "CLIENTIP_FORWARDED_BY", res->forwarded_by);
     if (res->forwarded_for != NULL)
-        apr_table_setn(env, "CLIENTIP_FORWARDED_FOR", res->forwarded_for);
+        apr_table_addn(env, "CLIENTIP_FORWARDED_FOR", res->forwarded_for);
     if (res->scheme != NULL) {
-        apr_table_setn(env, "REQUEST_SCHEME", res->scheme);
+        apr_table_addn(env, "REQUEST_SCHEME", res->scheme);
         if (res->scheme[4] == 's')
-            apr_table_setn(env, "HTTPS", "on");
+            apr_table_addn(env, "HTTPS", "on");
     }
 }
 
@@ -676,6 +726,26 @@ static const clientip_result *find_result(const request_rec *r)
     return NULL;
 }
 
+static const clientip_conn *conn_state(conn_rec *c, const cip_trust *trusted)
+{
+    clientip_conn *cs = ap_get_module_config(c->conn_config, &clientip_module);
+    if (cs == NULL) {
+        cs = apr_pcalloc(c->pool, sizeof *cs);
+        cs->peer_ip = c->client_ip;
+        cs->peer_port = apr_itoa(c->pool, c->client_addr->port);
+        cs->peer_is_ip = sockaddr_to_cip(c->client_addr, &cs->peer);
+        /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
+        if (cs->peer_is_ip && c->client_addr->family != APR_INET && cip_addr_is_v4(&cs->peer))
+            cs->peer_ip = format_addr(c->pool, &cs->peer);
+        ap_set_module_config(c->conn_config, &clientip_module, cs);
+    }
+    if (cs->looked_up_in != trusted) {
+        cs->looked_up_in = trusted;
+        cs->peer_trusted_by = cs->peer_is_ip ? cip_trust_lookup(trusted, &cs->peer) : NULL;
+    }
+    return cs;
+}
+
 static int clientip_post_read_request(request_rec *r)
 {
     const clientip_server_conf *conf = server_conf(r->server);
@@ -698,19 +768,15 @@ static int clientip_post_read_request(request_rec *r)
 
     clientip_result *res = apr_pcalloc(r->pool, sizeof *res);
     ap_set_module_config(r->request_config, &clientip_module, res);
+    const clientip_conn *cs = conn_state(r->connection, conf->trusted);
+    res->peer_ip = cs->peer_ip;
+    res->peer_port = cs->peer_port;
+    res->peer_trusted_by = cs->peer_trusted_by;
 
     /* Only a trusted proxy may name the proxies: drop what a client sent. */
     if (conf->proxies_header != NULL)
         apr_table_unset(r->headers_in, conf->proxies_header);
 
-    const apr_sockaddr_t *peer_sa = r->connection->client_addr;
-    res->peer_ip = r->connection->client_ip;
-    if (sockaddr_to_cip(peer_sa, &res->peer)) {
-        res->peer_trusted_by = cip_trust_lookup(conf->trusted, &res->peer);
-        /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
-        if (peer_sa->family != APR_INET && cip_addr_is_v4(&res->peer))
-            res->peer_ip = format_addr(r->pool, &res->peer);
-    }
     if (res->peer_trusted_by != NULL) {
         cip_fwd_element chosen;
         int have_chosen = conf->header_name != NULL && walk_header(r, conf, res, &chosen);
@@ -757,11 +823,10 @@ static authz_status trusted_proxy_check(request_rec *r, const char *require_line
                                         const void *parsed)
 {
     const clientip_server_conf *conf = server_conf(r->server);
-    cip_addr peer;
-    if (conf->trusted != NULL && sockaddr_to_cip(r->connection->client_addr, &peer) &&
-        cip_trust_lookup(conf->trusted, &peer) != NULL)
-        return AUTHZ_GRANTED;
-    return AUTHZ_DENIED;
+    if (conf->trusted == NULL)
+        return AUTHZ_DENIED;
+    return conn_state(r->connection, conf->trusted)->peer_trusted_by ? AUTHZ_GRANTED
+                                                                      : AUTHZ_DENIED;
 }
 
 static const authz_provider trusted_proxy_provider = {&trusted_proxy_check, NULL};

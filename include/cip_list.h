@@ -25,6 +25,8 @@ typedef enum cip_walk_stop {
 typedef struct cip_hop {
     cip_endpoint endpoint;
     const cip_prefix *trusted_by; /* the network that trusted it; NULL if untrusted or not looked up */
+    const char *text;             /* the entry as written, inside the value */
+    size_t text_len;
 } cip_hop;
 
 typedef struct cip_walk {

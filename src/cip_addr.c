@@ -8,7 +8,14 @@ static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
 
 int cip_addr_is_v4(const cip_addr *addr)
 {
-    return memcmp(addr->bytes, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0;
+    /* Two word compares: this runs for every address on the hot path. */
+    uint64_t head, want_head;
+    uint32_t mid, want_mid;
+    memcpy(&head, addr->bytes, 8);
+    memcpy(&mid, addr->bytes + 8, 4);
+    memcpy(&want_head, v4_mapped_prefix, 8);
+    memcpy(&want_mid, v4_mapped_prefix + 8, 4);
+    return head == want_head && mid == want_mid;
 }
 
 void cip_addr_from_v4_bytes(cip_addr *out, const uint8_t bytes[4])
@@ -248,12 +255,35 @@ static int parse_port(const char *p, const char *end, uint16_t *port)
     return 1;
 }
 
+/* The longest run of IPv4 text at p (digits and dots), for the fast path. */
+static const char *v4_text_end(const char *p, const char *end)
+{
+    while (p < end && ((*p >= '0' && *p <= '9') || *p == '.'))
+        p++;
+    return p;
+}
+
 cip_endpoint_status cip_endpoint_parse(const char *text, size_t len, cip_endpoint *out)
 {
     const char *end = text + len;
     out->port = 0;
     if (len == 0)
         return CIP_ENDPOINT_EMPTY;
+
+    /* Most entries are "a.b.c.d" or "a.b.c.d:port": one scan, no search. */
+    const char *v4_end = v4_text_end(text, end);
+    if (v4_end == end || (*v4_end == ':' && v4_end > text && v4_end[-1] != ':' &&
+                          v4_text_end(v4_end + 1, end) == end)) {
+        uint8_t v4[4];
+        if (parse_v4(text, v4_end, v4)) {
+            if (v4_end != end && !parse_port(v4_end + 1, end, &out->port))
+                return CIP_ENDPOINT_BAD_PORT;
+            cip_addr_from_v4_bytes(&out->addr, v4);
+            return CIP_ENDPOINT_OK;
+        }
+        if (v4_end == end && memchr(text, ':', len) == NULL)
+            return CIP_ENDPOINT_BAD_ADDR;
+    }
 
     if (text[0] == '[') {
         const char *close = memchr(text, ']', len);

@@ -49,6 +49,8 @@ void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
         cip_hop *hop = &out->hops[out->hop_count++];
         hop->endpoint = entry.endpoint;
         hop->trusted_by = NULL;
+        hop->text = entry.text;
+        hop->text_len = entry.text_len;
         out->keep_len = entry.keep_len;
         if (!recursive) {
             out->stop = CIP_WALK_NOT_RECURSIVE;

@@ -17,6 +17,10 @@
 #define LEAF_FLAG 0x80000000u
 #define NO_CHILD 0xffffffffu
 #define V4_BASE_LEN 96 /* an IPv4 prefix length n is stored as 96 + n */
+/* From this many IPv4 networks on, a 65,536-slot index on the top 16 bits
+ * of the address skips the first levels of the IPv4 trie (256 KiB). */
+#define V4_INDEX_MIN_COUNT 1024
+#define V4_INDEX_BIT (V4_BASE_LEN + 16)
 
 typedef struct trie_node {
     uint32_t child[2]; /* inner node index, or leaf index | LEAF_FLAG */
@@ -30,8 +34,39 @@ struct cip_trust {
     trie_node *nodes;
     size_t node_count;
     uint32_t root[2]; /* [0] IPv4, [1] IPv6 */
+    uint32_t *v4_index; /* NULL, or where a lookup of a.b.x.y lands after bits 96..111 */
     int built;
 };
+
+/* The address as two host-order words, so a bit test is a shift. */
+typedef struct key128 {
+    uint64_t hi, lo;
+} key128;
+
+static uint64_t load_be64(const uint8_t *b)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, b, 8);
+    return __builtin_bswap64(v);
+#else
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+#endif
+}
+
+static key128 key_of(const cip_addr *a)
+{
+    key128 k = {load_be64(a->bytes), load_be64(a->bytes + 8)};
+    return k;
+}
+
+static unsigned key_bit(const key128 *k, unsigned bit)
+{
+    return bit < 64 ? (unsigned)(k->hi >> (63 - bit)) & 1 : (unsigned)(k->lo >> (127 - bit)) & 1;
+}
 
 static int prefix_is_v4(const cip_prefix *p)
 {
@@ -88,6 +123,7 @@ void cip_trust_free(cip_trust *trust)
         return;
     free(trust->prefixes);
     free(trust->nodes);
+    free(trust->v4_index);
     free(trust);
 }
 
@@ -265,6 +301,25 @@ static uint32_t build_subtrie(cip_trust *t, size_t lo, size_t hi)
     return index;
 }
 
+/* For each value of an IPv4 address's first 16 bits, descend as a lookup
+ * would until a node tests a later bit: every lookup with those 16 bits
+ * takes the same path that far, so it may start there. */
+static int build_v4_index(cip_trust *t)
+{
+    t->v4_index = malloc(65536 * sizeof *t->v4_index);
+    if (t->v4_index == NULL)
+        return -1;
+    for (uint32_t top = 0; top < 65536; top++) {
+        uint32_t at = t->root[0];
+        while (!(at & LEAF_FLAG) && t->nodes[at].bit < V4_INDEX_BIT) {
+            unsigned bit = t->nodes[at].bit - V4_BASE_LEN; /* 0..15 of the IPv4 address */
+            at = t->nodes[at].child[(top >> (15 - bit)) & 1];
+        }
+        t->v4_index[top] = at;
+    }
+    return 0;
+}
+
 int cip_trust_build(cip_trust *trust)
 {
     if (trust->built)
@@ -285,6 +340,11 @@ int cip_trust_build(cip_trust *trust)
             trust->prefixes[kept++] = *p;
         }
         trust->count = kept;
+        cip_prefix *fitted = realloc(trust->prefixes, kept * sizeof *trust->prefixes);
+        if (fitted != NULL) { /* give back the growth slack; keeping it is fine too */
+            trust->prefixes = fitted;
+            trust->capacity = kept;
+        }
         trust->nodes = malloc(kept * sizeof *trust->nodes);
         if (trust->nodes == NULL)
             return -1;
@@ -295,6 +355,8 @@ int cip_trust_build(cip_trust *trust)
             trust->root[0] = build_subtrie(trust, 0, v4_count);
         if (kept > v4_count)
             trust->root[1] = build_subtrie(trust, v4_count, kept);
+        if (v4_count >= V4_INDEX_MIN_COUNT && build_v4_index(trust) != 0)
+            return -1;
     }
     trust->built = 1;
     return 0;
@@ -304,12 +366,16 @@ const cip_prefix *cip_trust_lookup(const cip_trust *trust, const cip_addr *addr)
 {
     if (trust == NULL || !trust->built)
         return NULL;
-    uint32_t at = trust->root[cip_addr_is_v4(addr) ? 0 : 1];
-    if (at == NO_CHILD)
+    key128 key = key_of(addr);
+    int v4 = key.hi == 0 && (key.lo >> 32) == 0xffff;
+    uint32_t at;
+    if (v4 && trust->v4_index != NULL)
+        at = trust->v4_index[(key.lo >> 16) & 0xffff];
+    else if ((at = trust->root[v4 ? 0 : 1]) == NO_CHILD)
         return NULL;
     while (!(at & LEAF_FLAG)) {
         const trie_node *node = &trust->nodes[at];
-        at = node->child[addr_bit(addr, node->bit)];
+        at = node->child[key_bit(&key, node->bit)];
     }
     const cip_prefix *leaf = &trust->prefixes[at & ~LEAF_FLAG];
     return prefix_contains(leaf, addr) ? leaf : NULL;
@@ -325,7 +391,8 @@ size_t cip_trust_memory_bytes(const cip_trust *trust)
     if (trust == NULL)
         return 0;
     return sizeof *trust + trust->capacity * sizeof *trust->prefixes +
-           (trust->built ? trust->count * sizeof *trust->nodes : 0);
+           (trust->built ? trust->count * sizeof *trust->nodes : 0) +
+           (trust->v4_index ? 65536 * sizeof *trust->v4_index : 0);
 }
 
 size_t cip_prefix_format(const cip_prefix *prefix, char *buf)
