@@ -8,8 +8,9 @@
  * commas and semicolons, so element boundaries can't be found from the
  * right. Syntax errors make the whole header invalid (SPEC: the client then
  * stays unchanged). Deliberately stricter than the ABNF: empty pairs and
- * empty elements (";;", ", ,", a trailing ";") are errors, as is a
- * parameter given twice in one element. Spaces and tabs are allowed around
+ * empty elements (";;", ", ,", a trailing ";") are errors, as is any
+ * parameter given twice in one element (RFC 7239 section 4 forbids it) and
+ * an element of more than CIP_FWD_MAX_PAIRS pairs. Spaces and tabs are allowed around
  * "," and ";" (proxies write "; "), never around "=". Parameter names are
  * case-insensitive. */
 #ifndef CIP_FORWARDED_H
@@ -42,8 +43,13 @@ typedef enum cip_fwd_status {
     CIP_FWD_UNTERMINATED,    /* a quoted string without its closing quote */
     CIP_FWD_BAD_ESCAPE,      /* backslash before a control character, or at the end */
     CIP_FWD_DUPLICATE,       /* the same parameter twice in one element */
-    CIP_FWD_TRAILING_GARBAGE /* something after a value other than ";" or "," */
+    CIP_FWD_TRAILING_GARBAGE, /* something after a value other than ";" or "," */
+    CIP_FWD_TOO_MANY_PAIRS    /* more than CIP_FWD_MAX_PAIRS pairs in one element */
 } cip_fwd_status;
+
+/* RFC 7239 defines four parameters; an element with more than this many
+ * pairs is refused, which keeps the duplicate check cheap on hostile input. */
+#define CIP_FWD_MAX_PAIRS 16
 
 /* The last CIP_LIST_MAX_HOPS elements are kept: a walk never goes further. */
 typedef struct cip_forwarded {
@@ -73,8 +79,9 @@ void cip_forwarded_walk(const cip_forwarded *fwd, const cip_trust *trust, int re
 const cip_fwd_element *cip_forwarded_chosen(const cip_forwarded *fwd, const cip_walk *walk);
 
 /* A node ("192.0.2.7", "[2001:db8::1]:443", "unknown", "_hidden",
- * "192.0.2.7:_port") given as its value. An obfuscated port leaves the
- * port unknown (0) but the address valid. */
+ * "192.0.2.7:_port", "unknown:4711") given as its value, at most 255 bytes
+ * once unescaped. An obfuscated port leaves the port unknown (0) but the
+ * address valid. */
 cip_endpoint_status cip_forwarded_node(const cip_fwd_value *value, cip_endpoint *out);
 
 /* Copy a value unescaped into buf (size bytes, NUL-terminated). Returns the

@@ -18,6 +18,19 @@ static int is_space(char c)
     return c == ' ' || c == '\t';
 }
 
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static int same_name(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return 0;
+    return 1;
+}
+
 static int name_is(const char *name, size_t len, const char *word)
 {
     size_t i = 0;
@@ -48,7 +61,7 @@ static cip_fwd_status read_quoted(const char *value, size_t len, size_t *pos, ci
         if (c == '\\') {
             /* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
             if (p + 1 == len)
-                return CIP_FWD_UNTERMINATED;
+                return CIP_FWD_BAD_ESCAPE;
             unsigned char e = (unsigned char)value[p + 1];
             if (e != '\t' && (e < 0x20 || e == 0x7f))
                 return CIP_FWD_BAD_ESCAPE;
@@ -89,6 +102,9 @@ cip_fwd_status cip_forwarded_parse(const char *value, size_t len, cip_forwarded 
         cip_fwd_element el;
         memset(&el, 0, sizeof el);
         el.start = p;
+        /* Names seen in this element, for the duplicate check. */
+        const char *names[CIP_FWD_MAX_PAIRS];
+        size_t name_lens[CIP_FWD_MAX_PAIRS], pairs = 0;
         for (;;) { /* one forwarded-pair */
             size_t name = p;
             while (p < len && is_tchar((unsigned char)value[p]))
@@ -101,6 +117,13 @@ cip_fwd_status cip_forwarded_parse(const char *value, size_t len, cip_forwarded 
             }
             if (p == len || value[p] != '=')
                 return fail(out, CIP_FWD_NO_EQUALS, p);
+            if (pairs == CIP_FWD_MAX_PAIRS)
+                return fail(out, CIP_FWD_TOO_MANY_PAIRS, name);
+            for (size_t i = 0; i < pairs; i++)
+                if (name_lens[i] == name_len && same_name(names[i], value + name, name_len))
+                    return fail(out, CIP_FWD_DUPLICATE, name);
+            names[pairs] = value + name;
+            name_lens[pairs++] = name_len;
             p++;
             cip_fwd_value v = {NULL, 0, 0};
             if (p < len && value[p] == '"') {
@@ -125,11 +148,8 @@ cip_fwd_status cip_forwarded_parse(const char *value, size_t len, cip_forwarded 
                 slot = &el.proto;
             else if (name_is(value + name, name_len, "host"))
                 slot = &el.host;
-            if (slot != NULL) {
-                if (slot->text != NULL)
-                    return fail(out, CIP_FWD_DUPLICATE, name);
+            if (slot != NULL)
                 *slot = v;
-            }
 
             size_t value_end = p;
             while (p < len && is_space(value[p]))
@@ -196,7 +216,7 @@ static int is_obfuscated(const char *s, size_t len)
  * identifier; node-port a port or an obfuscated port. */
 cip_endpoint_status cip_forwarded_node(const cip_fwd_value *value, cip_endpoint *out)
 {
-    char node[CIP_ADDR_TEXT_MAX + 24];
+    char node[256];
     out->port = 0;
     if (value->text == NULL)
         return CIP_ENDPOINT_MISSING;
@@ -205,24 +225,28 @@ cip_endpoint_status cip_forwarded_node(const cip_fwd_value *value, cip_endpoint 
         return CIP_ENDPOINT_BAD_ADDR;
     if (len == 0)
         return CIP_ENDPOINT_EMPTY;
-    if (name_is(node, len, "unknown"))
+
+    /* Split nodename and node-port. IPv6 must be bracketed here: a bare one
+     * would be ambiguous with a port. */
+    const char *close = node[0] == '[' ? memchr(node, ']', len) : NULL;
+    const char *name_end = close ? close + 1 : node;
+    while (name_end < node + len && *name_end != ':')
+        name_end++;
+    size_t name_len = (size_t)(name_end - node);
+    const char *port = name_end < node + len ? name_end + 1 : NULL;
+    size_t port_len = port ? len - name_len - 1 : 0;
+    if (port != NULL && memchr(port, ':', port_len) != NULL)
+        return CIP_ENDPOINT_BAD_ADDR; /* a bare IPv6 address, or junk */
+    int obfuscated_port = port != NULL && port[0] == '_';
+    if (obfuscated_port && !is_obfuscated(port, port_len))
+        return CIP_ENDPOINT_BAD_PORT;
+
+    if (name_is(node, name_len, "unknown"))
         return CIP_ENDPOINT_UNKNOWN;
     if (node[0] == '_')
-        return is_obfuscated(node, len) ? CIP_ENDPOINT_OBFUSCATED : CIP_ENDPOINT_BAD_ADDR;
-
-    /* IPv6 must be bracketed here; a bare one would be ambiguous with a port. */
-    const char *close = node[0] == '[' ? memchr(node, ']', len) : NULL;
-    const char *after_host = close ? close + 1 : node;
-    const char *colon = memchr(after_host, ':', len - (size_t)(after_host - node));
-    if (node[0] != '[' && colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon + 1 - node)))
-        return CIP_ENDPOINT_BAD_ADDR;
-    if (colon != NULL && colon[1] == '_') {
-        if (!is_obfuscated(colon + 1, len - (size_t)(colon + 1 - node)))
-            return CIP_ENDPOINT_BAD_PORT;
-        cip_endpoint_status st = cip_endpoint_parse(node, (size_t)(colon - node), out);
-        out->port = 0; /* obfuscated: the address stands, the port is unknown */
-        return st;
-    }
+        return is_obfuscated(node, name_len) ? CIP_ENDPOINT_OBFUSCATED : CIP_ENDPOINT_BAD_ADDR;
+    if (obfuscated_port) /* the address stands, the port stays unknown */
+        return cip_endpoint_parse(node, name_len, out);
     return cip_endpoint_parse(node, len, out);
 }
 
@@ -298,6 +322,8 @@ const char *cip_fwd_status_text(cip_fwd_status status)
         return "parameter given twice in one element";
     case CIP_FWD_TRAILING_GARBAGE:
         return "unexpected character after a value";
+    case CIP_FWD_TOO_MANY_PAIRS:
+        return "more than 16 parameters in one element";
     }
     return "unknown status";
 }
