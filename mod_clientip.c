@@ -3,10 +3,12 @@
  * lives in src/ and knows nothing of httpd; see docs/design.md. */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_connection.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "ap_listen.h"
 #include "ap_provider.h"
 #include "mod_auth.h"
 #include "apr_lib.h"
@@ -22,6 +24,7 @@
 #include "cip_forwarded.h"
 #include "cip_list.h"
 #include "cip_origin.h"
+#include "cip_proxy.h"
 #include "cip_trust.h"
 
 module AP_MODULE_DECLARE_DATA clientip_module; /* AP_DECLARE_MODULE below defines it */
@@ -32,9 +35,18 @@ module AP_MODULE_DECLARE_DATA clientip_module; /* AP_DECLARE_MODULE below define
 /* Per server (main or <VirtualHost>). A NULL field means "not set here":
  * the merge then takes the parent's value. */
 typedef enum header_kind {
-    HEADER_LIST = 1, /* X-Forwarded-For, X-Real-IP, any named list header */
-    HEADER_FORWARDED /* RFC 7239 Forwarded */
+    HEADER_LIST = 1,  /* X-Forwarded-For, X-Real-IP, any named list header */
+    HEADER_FORWARDED, /* RFC 7239 Forwarded */
+    HEADER_PROXY_ONLY /* "proxy_protocol": the PROXY header only, no request header */
 } header_kind;
+
+typedef enum proxy_mode {
+    PROXY_OFF = 0,
+    PROXY_ON,      /* every connection starts with a PROXY header (but exceptions) */
+    PROXY_OPTIONAL /* a PROXY header is used when the connection starts with one */
+} proxy_mode;
+
+#define PROXY_TIMEOUT_DEFAULT_S 5
 
 typedef struct clientip_server_conf {
     cip_trust *trusted;         /* ClientIPTrustedProxies[File]; NULL: module inactive */
@@ -44,6 +56,10 @@ typedef struct clientip_server_conf {
     int forwarded_proto;        /* ClientIPForwardedProto, FLAG_UNSET when not set here */
     int forwarded_host;         /* ClientIPForwardedHost, FLAG_UNSET when not set here */
     const char *proxies_header; /* ClientIPProxiesHeader */
+    int proxy_mode;             /* ClientIPProxyProtocol (proxy_mode), FLAG_UNSET when not set */
+    int proxy_mode_here;        /* the same, not merged: set in this very context */
+    cip_trust *proxy_exceptions; /* ClientIPProxyProtocolExceptions; NULL: none */
+    int proxy_timeout_s;        /* ClientIPProxyProtocolTimeout, FLAG_UNSET when not set */
 } clientip_server_conf;
 
 /* What the module decided for one request; lives in r->pool. */
@@ -51,7 +67,23 @@ typedef struct clientip_server_conf {
  * The trust lookup is cached per table (name-based virtual hosts sharing
  * the connection may have different lists). Kept in c->conn_config; never
  * a conn_rec field. */
+/* What a PROXY header said; built once per connection (SPEC: it applies to
+ * every request on the connection, HTTP/2 streams included). */
+typedef struct clientip_proxy {
+    int version;
+    cip_proxy_kind kind;
+    int has_addresses;        /* 0: LOCAL, UNKNOWN or unsupported family: keep the peer */
+    cip_endpoint src;         /* the client */
+    const char *src_ip;       /* text of src, canonical */
+    const char *src_port;
+    int ssl_client;           /* v2 SSL TLV says the client used TLS */
+    apr_array_header_t *env;  /* name, value, name, value... PROXY_PROTOCOL_* */
+} clientip_proxy;
+
 typedef struct clientip_conn {
+    const clientip_proxy *proxy; /* NULL: no PROXY header on this connection */
+    const cip_trust *src_looked_up_in;
+    const cip_prefix *src_trusted_by; /* the PROXY source in that table */
     int peer_is_ip;
     cip_addr peer;
     const char *peer_ip;   /* c->client_ip, but dotted for an IPv4-mapped peer */
@@ -64,6 +96,10 @@ typedef struct clientip_result {
     const char *peer_ip;
     const char *peer_port;
     const cip_prefix *peer_trusted_by; /* NULL: the peer is not trusted */
+    const clientip_proxy *proxy;       /* the connection's PROXY header, or NULL */
+    int from_proxy;                    /* the client is the PROXY source */
+    const cip_prefix *src_trusted_by;  /* the PROXY source in the trust list */
+    const char *source;                /* CLIENTIP_SOURCE */
     const char *header_value;          /* the header as received, NULL if absent/unread */
     size_t hop_count;
     cip_hop *hops; /* copies of the walk's hops, right to left */
@@ -98,6 +134,9 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->recursive = FLAG_UNSET;
     conf->forwarded_proto = FLAG_UNSET;
     conf->forwarded_host = FLAG_UNSET;
+    conf->proxy_mode = FLAG_UNSET;
+    conf->proxy_mode_here = FLAG_UNSET;
+    conf->proxy_timeout_s = FLAG_UNSET;
     return conf;
 }
 
@@ -116,6 +155,11 @@ static void *merge_server_conf(apr_pool_t *p, void *base_v, void *add_v)
     conf->forwarded_host =
         add->forwarded_host != FLAG_UNSET ? add->forwarded_host : base->forwarded_host;
     conf->proxies_header = add->proxies_header ? add->proxies_header : base->proxies_header;
+    conf->proxy_mode = add->proxy_mode != FLAG_UNSET ? add->proxy_mode : base->proxy_mode;
+    conf->proxy_mode_here = add->proxy_mode_here;
+    conf->proxy_exceptions = add->proxy_exceptions ? add->proxy_exceptions : base->proxy_exceptions;
+    conf->proxy_timeout_s =
+        add->proxy_timeout_s != FLAG_UNSET ? add->proxy_timeout_s : base->proxy_timeout_s;
     return conf;
 }
 
@@ -125,25 +169,39 @@ static apr_status_t free_trust(void *trust)
     return APR_SUCCESS;
 }
 
-/* The list of this context, created on first use. The trust core uses
+/* A list of this context, created on first use. The trust core uses
  * malloc; the config pool's cleanup frees it on restart. */
+static cip_trust *context_list(cmd_parms *cmd, cip_trust **list)
+{
+    if (*list == NULL) {
+        *list = cip_trust_new();
+        if (*list != NULL)
+            apr_pool_cleanup_register(cmd->pool, *list, free_trust, apr_pool_cleanup_null);
+    }
+    return *list;
+}
+
 static cip_trust *context_trust(cmd_parms *cmd)
 {
-    clientip_server_conf *conf = server_conf(cmd->server);
-    if (conf->trusted == NULL) {
-        conf->trusted = cip_trust_new();
-        if (conf->trusted != NULL)
-            apr_pool_cleanup_register(cmd->pool, conf->trusted, free_trust,
-                                      apr_pool_cleanup_null);
-    }
-    return conf->trusted;
+    return context_list(cmd, &server_conf(cmd->server)->trusted);
 }
+
+static const char *add_spec(cmd_parms *cmd, cip_trust *trust, const char *spec);
 
 static const char *set_trusted_proxies(cmd_parms *cmd, void *dummy, const char *spec)
 {
-    cip_trust *trust = context_trust(cmd);
+    return add_spec(cmd, context_trust(cmd), spec);
+}
+
+static const char *set_proxy_exceptions(cmd_parms *cmd, void *dummy, const char *spec)
+{
+    return add_spec(cmd, context_list(cmd, &server_conf(cmd->server)->proxy_exceptions), spec);
+}
+
+static const char *add_spec(cmd_parms *cmd, cip_trust *trust, const char *spec)
+{
     if (trust == NULL)
-        return "ClientIPTrustedProxies: out of memory";
+        return apr_psprintf(cmd->pool, "%s: out of memory", cmd->cmd->name);
     /* "none": an empty list. In a <VirtualHost> it replaces the inherited
      * list, which switches the module off there. */
     if (strcasecmp(spec, "none") == 0)
@@ -217,18 +275,45 @@ static const char *check_header_name(cmd_parms *cmd, const char *name)
 
 static const char *set_header(cmd_parms *cmd, void *dummy, const char *name)
 {
-    if (strcasecmp(name, "proxy_protocol") == 0)
-        return apr_psprintf(cmd->pool,
-                            "%s %s is not supported yet in this version of mod_clientip; use "
-                            "Forwarded, X-Forwarded-For, X-Real-IP or another list header",
-                            cmd->cmd->name, name);
+    clientip_server_conf *conf = server_conf(cmd->server);
+    if (strcasecmp(name, "proxy_protocol") == 0) {
+        conf->header_name = name;
+        conf->header_kind = HEADER_PROXY_ONLY;
+        return NULL;
+    }
     const char *error = check_header_name(cmd, name);
     if (error == NULL) {
-        clientip_server_conf *conf = server_conf(cmd->server);
         conf->header_name = name;
         conf->header_kind = strcasecmp(name, "Forwarded") == 0 ? HEADER_FORWARDED : HEADER_LIST;
     }
     return error;
+}
+
+static const char *set_proxy_mode(cmd_parms *cmd, void *dummy, const char *value)
+{
+    clientip_server_conf *conf = server_conf(cmd->server);
+    if (strcasecmp(value, "on") == 0)
+        conf->proxy_mode = PROXY_ON;
+    else if (strcasecmp(value, "optional") == 0)
+        conf->proxy_mode = PROXY_OPTIONAL;
+    else if (strcasecmp(value, "off") == 0)
+        conf->proxy_mode = PROXY_OFF;
+    else
+        return apr_psprintf(cmd->pool, "%s: '%s' is not On, Optional or Off", cmd->cmd->name,
+                            value);
+    conf->proxy_mode_here = conf->proxy_mode;
+    return NULL;
+}
+
+static const char *set_proxy_timeout(cmd_parms *cmd, void *dummy, const char *value)
+{
+    char *end;
+    long seconds = strtol(value, &end, 10);
+    if (*value < '1' || *value > '9' || *end != '\0' || seconds < 1 || seconds > 3600)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds from 1 to 3600",
+                            cmd->cmd->name, value);
+    server_conf(cmd->server)->proxy_timeout_s = (int)seconds;
+    return NULL;
 }
 
 /* On|Off with a message that names the bad value (httpd's FLAG doesn't).
@@ -273,7 +358,477 @@ static const command_rec clientip_directives[] = {
                   "On: take the host and port the client asked for from a trusted proxy"),
     AP_INIT_TAKE1("ClientIPProxiesHeader", set_proxies_header, NULL, RSRC_CONF,
                   "A request header that receives the trusted proxies passed"),
+    AP_INIT_TAKE1("ClientIPProxyProtocol", set_proxy_mode, NULL, RSRC_CONF,
+                  "On: connections must start with a PROXY header; Optional; Off (default)"),
+    AP_INIT_ITERATE("ClientIPProxyProtocolExceptions", set_proxy_exceptions, NULL, RSRC_CONF,
+                    "Peers that may connect without a PROXY header (health checks)"),
+    AP_INIT_TAKE1("ClientIPProxyProtocolTimeout", set_proxy_timeout, NULL, RSRC_CONF,
+                  "Seconds allowed for the complete PROXY header (default 5)"),
     {NULL}};
+
+/* ---- PROXY protocol: listeners and the connection filter ------------ */
+
+static char *format_addr(apr_pool_t *p, const cip_addr *addr);
+
+/* A listening address where a PROXY header is expected (SPEC
+ * ClientIPProxyProtocol): the addresses of a <VirtualHost> that sets it, or
+ * every listener for the main server. Built at startup, read-only after. */
+typedef struct proxy_listener {
+    const apr_sockaddr_t *addr; /* NULL: the main server's setting, any address */
+    int any_addr;               /* <VirtualHost *:port> */
+    apr_port_t port;
+    proxy_mode mode;
+    server_rec *server; /* whose trust list, exceptions and timeout apply */
+} proxy_listener;
+
+static apr_array_header_t *proxy_listeners;
+static ap_filter_rec_t *proxy_filter_handle;
+
+static const char *server_label(apr_pool_t *p, const server_rec *s)
+{
+    if (!s->is_virtual)
+        return "the main server";
+    return apr_psprintf(p, "<VirtualHost> of %s (%s:%d)", s->server_hostname ? s->server_hostname : "?",
+                        s->defn_name ? s->defn_name : "?", (int)s->defn_line_number);
+}
+
+static const char *mode_text(int mode)
+{
+    return mode == PROXY_ON ? "On" : mode == PROXY_OPTIONAL ? "Optional" : "Off";
+}
+
+/* Collect the PROXY listeners and check the settings that only make sense
+ * together. Returns an error message, or NULL. */
+static const char *check_proxy_config(apr_pool_t *p, server_rec *main_server,
+                                      apr_array_header_t **out)
+{
+    apr_array_header_t *list = apr_array_make(p, 4, sizeof(proxy_listener));
+    for (server_rec *s = main_server; s != NULL; s = s->next) {
+        const clientip_server_conf *conf = server_conf(s);
+        int mode = conf->proxy_mode == FLAG_UNSET ? PROXY_OFF : conf->proxy_mode;
+        if (conf->proxy_mode_here != FLAG_UNSET && conf->proxy_mode_here != PROXY_OFF &&
+            conf->trusted == NULL)
+            return apr_psprintf(p, "ClientIPProxyProtocol %s in %s needs ClientIPTrustedProxies: a "
+                                "PROXY header is only accepted from a trusted proxy",
+                                mode_text(conf->proxy_mode_here), server_label(p, s));
+        if (conf->header_kind == HEADER_PROXY_ONLY && mode == PROXY_OFF)
+            return apr_psprintf(p, "ClientIPHeader proxy_protocol in %s needs "
+                                "ClientIPProxyProtocol On or Optional there",
+                                server_label(p, s));
+        if (conf->proxy_mode_here == FLAG_UNSET || !s->is_virtual)
+            continue;
+        for (server_addr_rec *sar = s->addrs; sar != NULL; sar = sar->next) {
+            proxy_listener *l;
+            int any = apr_sockaddr_is_wildcard(sar->host_addr);
+            for (int i = 0; i < list->nelts; i++) {
+                l = &APR_ARRAY_IDX(list, i, proxy_listener);
+                if (l->port == sar->host_port && l->any_addr == any &&
+                    (any || apr_sockaddr_equal(l->addr, sar->host_addr)) &&
+                    l->mode != (proxy_mode)conf->proxy_mode_here)
+                    return apr_psprintf(
+                        p, "ClientIPProxyProtocol: %s says %s and %s says %s for the same "
+                        "address %s:%u; the PROXY header comes before the request names a "
+                        "host, so virtual hosts sharing an address must agree",
+                        server_label(p, l->server), mode_text(l->mode), server_label(p, s),
+                        mode_text(conf->proxy_mode_here), sar->virthost, (unsigned)sar->host_port);
+            }
+            l = apr_array_push(list);
+            l->addr = sar->host_addr;
+            l->any_addr = any;
+            l->port = sar->host_port;
+            l->mode = (proxy_mode)conf->proxy_mode_here;
+            l->server = s;
+        }
+    }
+    const clientip_server_conf *main_conf = server_conf(main_server);
+    if (main_conf->proxy_mode_here != FLAG_UNSET) {
+        proxy_listener *l = apr_array_push(list);
+        l->addr = NULL;
+        l->any_addr = 1;
+        l->port = 0;
+        l->mode = (proxy_mode)main_conf->proxy_mode_here;
+        l->server = main_server;
+    }
+    *out = list;
+    return NULL;
+}
+
+/* The most specific listener entry for the connection's local address: a
+ * virtual host's exact address, then its *:port, then the main server. */
+static const proxy_listener *find_proxy_listener(const conn_rec *c)
+{
+    const proxy_listener *any_match = NULL, *main_match = NULL;
+    for (int i = 0; proxy_listeners && i < proxy_listeners->nelts; i++) {
+        const proxy_listener *l = &APR_ARRAY_IDX(proxy_listeners, i, proxy_listener);
+        if (l->addr == NULL)
+            main_match = l;
+        else if (l->port != c->local_addr->port)
+            continue;
+        else if (!l->any_addr && apr_sockaddr_equal(l->addr, c->local_addr))
+            return l;
+        else if (l->any_addr && any_match == NULL)
+            any_match = l;
+    }
+    return any_match ? any_match : main_match;
+}
+
+typedef struct proxy_ctx {
+    int required;     /* ClientIPProxyProtocol On and the peer is no exception */
+    int peer_trusted; /* a PROXY header is accepted from this peer */
+    int done;
+    apr_interval_time_t timeout;
+    apr_time_t deadline;
+    apr_socket_t *socket;
+    unsigned char *buf;
+    size_t have, cap;
+    apr_bucket_brigade *rest; /* bytes read past the header, served before the socket */
+    apr_bucket_brigade *scratch;
+    clientip_conn *cs;
+} proxy_ctx;
+
+/* SPEC: every PROXY failure closes that one connection, with one log line
+ * that says who, what, and which directive to look at. */
+static apr_status_t refuse_connection(ap_filter_t *f, proxy_ctx *ctx, const char *why,
+                                      const char *advice)
+{
+    conn_rec *c = f->c;
+    ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
+                  "clientip: closing connection from %s:%u to %s:%u: %s (%s)", c->client_ip,
+                  (unsigned)c->client_addr->port, c->local_ip, (unsigned)c->local_addr->port,
+                  why, advice);
+    c->aborted = 1;
+    c->keepalive = AP_CONN_CLOSE;
+    return APR_ECONNABORTED;
+}
+
+static const char *endpoint_port_text(apr_pool_t *p, uint16_t port)
+{
+    return apr_itoa(p, port);
+}
+
+static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name,
+                        cip_proxy_tlv_form form, const unsigned char *data, size_t len,
+                        uint64_t number);
+
+/* Turn a complete header into the connection's clientip_proxy, with its
+ * environment built once (SPEC "PROXY_PROTOCOL_*"). */
+static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *res)
+{
+    apr_pool_t *p = c->pool;
+    clientip_proxy *pp = apr_pcalloc(p, sizeof *pp);
+    pp->version = res->version;
+    pp->kind = res->kind;
+    pp->has_addresses = res->has_addresses;
+    pp->env = apr_array_make(p, 8, sizeof(const char *));
+#define ENV_PAIR(name, value)                                                                    \
+    do {                                                                                         \
+        APR_ARRAY_PUSH(pp->env, const char *) = (name);                                          \
+        APR_ARRAY_PUSH(pp->env, const char *) = (value);                                         \
+    } while (0)
+    if (res->has_addresses) {
+        pp->src.addr = res->src;
+        pp->src.port = res->src_port;
+        pp->src_ip = format_addr(p, &res->src);
+        pp->src_port = endpoint_port_text(p, res->src_port);
+        ENV_PAIR("PROXY_PROTOCOL_ADDR", pp->src_ip);
+        ENV_PAIR("PROXY_PROTOCOL_PORT", pp->src_port);
+        ENV_PAIR("PROXY_PROTOCOL_SERVER_ADDR", format_addr(p, &res->dst));
+        ENV_PAIR("PROXY_PROTOCOL_SERVER_PORT", endpoint_port_text(p, res->dst_port));
+    }
+
+    /* TLVs: each type once (the first one counts), sub-TLVs of SSL included. */
+    cip_proxy_tlv_iter it, sub_it;
+    cip_proxy_tlv tlv, sub;
+    cip_proxy_tlv_begin(&it, res->tlvs, res->tlvs_len);
+    while (cip_proxy_tlv_next(&it, &tlv)) {
+        cip_proxy_tlv_view view;
+        cip_proxy_tlv_describe(&tlv, 0, &view);
+        if (view.form == CIP_PROXY_FORM_SSL) {
+            cip_proxy_ssl ssl;
+            if (!cip_proxy_tlv_ssl(&tlv, &ssl))
+                continue;
+            pp->ssl_client = (ssl.client & CIP_PROXY_SSL_CLIENT_SSL) != 0;
+            add_tlv_env(p, pp->env, "SSL", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.client);
+            add_tlv_env(p, pp->env, "SSL_VERIFY", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.verify);
+            cip_proxy_tlv_begin(&sub_it, ssl.sub_tlvs, ssl.sub_tlvs_len);
+            while (cip_proxy_tlv_next(&sub_it, &sub)) {
+                cip_proxy_tlv_describe(&sub, 1, &view);
+                add_tlv_env(p, pp->env, view.name, view.form, view.data, view.len, view.number);
+            }
+            continue;
+        }
+        add_tlv_env(p, pp->env, view.name, view.form, view.data, view.len, view.number);
+    }
+#undef ENV_PAIR
+    ctx->cs->proxy = pp;
+}
+
+/* PROXY_PROTOCOL_TLV_<name>, unless the name is already there. Values are
+ * rendered so that no raw non-printable byte reaches the environment. */
+static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name,
+                        cip_proxy_tlv_form form, const unsigned char *data, size_t len,
+                        uint64_t number)
+{
+    const char *var = apr_pstrcat(p, "PROXY_PROTOCOL_TLV_", name, NULL);
+    for (int i = 0; i < env->nelts; i += 2)
+        if (strcmp(APR_ARRAY_IDX(env, i, const char *), var) == 0)
+            return;
+    char *value;
+    size_t size;
+    switch (form) {
+    case CIP_PROXY_FORM_TEXT:
+        size = cip_proxy_render_text(data, len, NULL, 0) + 1;
+        value = apr_palloc(p, size);
+        cip_proxy_render_text(data, len, value, size);
+        break;
+    case CIP_PROXY_FORM_HEX:
+        size = cip_proxy_render_hex(data, len, NULL, 0) + 1;
+        value = apr_palloc(p, size);
+        cip_proxy_render_hex(data, len, value, size);
+        break;
+    case CIP_PROXY_FORM_NUMBER:
+        value = apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)number);
+        break;
+    default:
+        return;
+    }
+    APR_ARRAY_PUSH(env, const char *) = var;
+    APR_ARRAY_PUSH(env, const char *) = value;
+}
+
+/* Read until the PROXY header is complete (or known absent). Reads may go
+ * past the header's end: what follows is kept in ctx->rest. */
+static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
+{
+    conn_rec *c = f->c;
+    cip_proxy_result res;
+    apr_interval_time_t saved_timeout = 0;
+    int timeout_changed = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (ctx->deadline == 0)
+        ctx->deadline = apr_time_now() + ctx->timeout;
+    for (;;) {
+        cip_proxy_status st = cip_proxy_parse(ctx->buf, ctx->have, &res);
+        if (!ctx->peer_trusted && (st == CIP_PROXY_DONE || st == CIP_PROXY_MALFORMED ||
+                                   (st == CIP_PROXY_NEED_MORE && res.version != 0))) {
+            rv = refuse_connection(f, ctx, "PROXY header from a peer that is not trusted",
+                                   "add the load balancer to ClientIPTrustedProxies");
+            break;
+        }
+        if (st == CIP_PROXY_DONE) {
+            record_proxy(c, ctx, &res);
+            if (ctx->have > res.header_len)
+                APR_BRIGADE_INSERT_TAIL(ctx->rest, apr_bucket_heap_create(
+                    (const char *)ctx->buf + res.header_len, ctx->have - res.header_len, NULL,
+                    c->bucket_alloc));
+            ctx->done = 1;
+            break;
+        }
+        if (st == CIP_PROXY_NOT_PROXY) {
+            if (ctx->required) {
+                rv = refuse_connection(f, ctx, "no PROXY header",
+                                       "ClientIPProxyProtocol On; let the peer connect without "
+                                       "one with ClientIPProxyProtocolExceptions, or use Optional");
+                break;
+            }
+            if (ctx->have > 0)
+                APR_BRIGADE_INSERT_TAIL(ctx->rest,
+                                        apr_bucket_heap_create((const char *)ctx->buf, ctx->have,
+                                                               NULL, c->bucket_alloc));
+            ctx->done = 1;
+            break;
+        }
+        if (st == CIP_PROXY_MALFORMED) {
+            char why[160];
+            cip_proxy_error_format(&res, why, sizeof why);
+            rv = refuse_connection(f, ctx, apr_pstrcat(c->pool, "malformed PROXY header: ", why, NULL),
+                                   "check the load balancer's PROXY protocol settings");
+            break;
+        }
+
+        /* Need more. Ask for at least a v1 line's worth: reading past the
+         * header is fine, the rest is kept. */
+        size_t want = res.need > CIP_PROXY_V1_MAX + 1 ? res.need : CIP_PROXY_V1_MAX + 1;
+        if (want > ctx->cap) {
+            unsigned char *grown = apr_palloc(c->pool, want);
+            memcpy(grown, ctx->buf, ctx->have);
+            ctx->buf = grown;
+            ctx->cap = want;
+        }
+        apr_interval_time_t left = ctx->deadline - apr_time_now();
+        if (left <= 0) {
+            rv = refuse_connection(f, ctx,
+                                   apr_psprintf(c->pool, "PROXY header incomplete after %" APR_TIME_T_FMT
+                                                " s (%" APR_SIZE_T_FMT " bytes)",
+                                                apr_time_sec(ctx->timeout), ctx->have),
+                                   "ClientIPProxyProtocolTimeout");
+            break;
+        }
+        if (ctx->socket != NULL) {
+            if (!timeout_changed)
+                apr_socket_timeout_get(ctx->socket, &saved_timeout);
+            timeout_changed = 1;
+            apr_socket_timeout_set(ctx->socket, left);
+        }
+        apr_brigade_cleanup(ctx->scratch);
+        rv = ap_get_brigade(f->next, ctx->scratch, AP_MODE_READBYTES, APR_BLOCK_READ,
+                            (apr_off_t)(want - ctx->have));
+        apr_size_t got = ctx->cap - ctx->have;
+        if (rv == APR_SUCCESS)
+            rv = apr_brigade_flatten(ctx->scratch, (char *)ctx->buf + ctx->have, &got);
+        if (rv == APR_SUCCESS && got == 0)
+            rv = APR_EOF;
+        if (rv != APR_SUCCESS) {
+            const char *why = APR_STATUS_IS_TIMEUP(rv)
+                                  ? apr_psprintf(c->pool, "PROXY header incomplete after %" APR_TIME_T_FMT
+                                                 " s (%" APR_SIZE_T_FMT " bytes)",
+                                                 apr_time_sec(ctx->timeout), ctx->have)
+                                  : apr_psprintf(c->pool, "connection closed after %" APR_SIZE_T_FMT
+                                                 " bytes of the PROXY header", ctx->have);
+            if (ctx->have == 0 && !APR_STATUS_IS_TIMEUP(rv)) {
+                /* Closed before sending anything (port probes): no noise. */
+                c->aborted = 1;
+                rv = APR_ECONNABORTED;
+                break;
+            }
+            rv = refuse_connection(f, ctx, why, APR_STATUS_IS_TIMEUP(rv)
+                                                    ? "ClientIPProxyProtocolTimeout"
+                                                    : "the peer gave up mid-header");
+            break;
+        }
+        ctx->have += got;
+    }
+    if (timeout_changed && !c->aborted)
+        apr_socket_timeout_set(ctx->socket, saved_timeout);
+    return rv;
+}
+
+/* Serve what was read past the header, in whatever mode is asked. A line
+ * or a peek that runs past the end of what we hold is completed from the
+ * filter below in the same call, as the core would: callers such as
+ * mod_reqtimeout poll the socket after a partial line, and the rest of
+ * that line may already be buffered below us, where no poll can see it. */
+static apr_status_t serve_rest(ap_filter_t *f, proxy_ctx *ctx, apr_bucket_brigade *bb,
+                               ap_input_mode_t mode, apr_read_type_e block, apr_off_t readbytes)
+{
+    apr_bucket *b;
+    apr_off_t served = 0;
+    apr_status_t rv;
+    switch (mode) {
+    case AP_MODE_READBYTES:
+        rv = apr_brigade_partition(ctx->rest, readbytes, &b);
+        if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+            return rv;
+        while (!APR_BRIGADE_EMPTY(ctx->rest) && APR_BRIGADE_FIRST(ctx->rest) != b) {
+            apr_bucket *e = APR_BRIGADE_FIRST(ctx->rest);
+            APR_BUCKET_REMOVE(e);
+            APR_BRIGADE_INSERT_TAIL(bb, e);
+        }
+        return APR_SUCCESS; /* a short read is a valid answer */
+    case AP_MODE_EXHAUSTIVE:
+        APR_BRIGADE_CONCAT(bb, ctx->rest);
+        return APR_SUCCESS;
+    case AP_MODE_GETLINE: {
+        rv = apr_brigade_split_line(bb, ctx->rest, block, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS || !APR_BRIGADE_EMPTY(ctx->rest))
+            return rv;
+        char last = '\0';
+        if (!APR_BRIGADE_EMPTY(bb)) {
+            const char *data;
+            apr_size_t len;
+            apr_bucket *e = APR_BRIGADE_LAST(bb);
+            if (apr_bucket_read(e, &data, &len, APR_BLOCK_READ) == APR_SUCCESS && len > 0)
+                last = data[len - 1];
+        }
+        if (last == '\n')
+            return APR_SUCCESS;
+        apr_brigade_length(bb, 1, &served);
+        apr_brigade_cleanup(ctx->scratch);
+        rv = ap_get_brigade(f->next, ctx->scratch, AP_MODE_GETLINE, block,
+                            HUGE_STRING_LEN - served);
+        APR_BRIGADE_CONCAT(bb, ctx->scratch);
+        return APR_STATUS_IS_EAGAIN(rv) ? APR_SUCCESS : rv;
+    }
+    case AP_MODE_SPECULATIVE:
+        for (b = APR_BRIGADE_FIRST(ctx->rest);
+             b != APR_BRIGADE_SENTINEL(ctx->rest) && served < readbytes; b = APR_BUCKET_NEXT(b)) {
+            apr_bucket *copy;
+            apr_bucket_copy(b, &copy);
+            APR_BRIGADE_INSERT_TAIL(bb, copy);
+            if ((apr_off_t)copy->length > readbytes - served) {
+                apr_bucket_split(copy, (apr_size_t)(readbytes - served));
+                apr_bucket_delete(APR_BUCKET_NEXT(copy)); /* the split's tail isn't asked for */
+            }
+            served += (apr_off_t)copy->length;
+        }
+        if (served < readbytes) {
+            apr_brigade_cleanup(ctx->scratch);
+            rv = ap_get_brigade(f->next, ctx->scratch, AP_MODE_SPECULATIVE, block,
+                                readbytes - served);
+            APR_BRIGADE_CONCAT(bb, ctx->scratch);
+            if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv) && !APR_STATUS_IS_EOF(rv))
+                return rv;
+        }
+        return APR_SUCCESS;
+    default: /* AP_MODE_EATCRLF, AP_MODE_INIT: nothing to eat or start in data we hold */
+        return APR_SUCCESS;
+    }
+}
+
+static apr_status_t proxy_input_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                       ap_input_mode_t mode, apr_read_type_e block,
+                                       apr_off_t readbytes)
+{
+    proxy_ctx *ctx = f->ctx;
+    if (!ctx->done) {
+        apr_status_t rv = read_proxy_header(f, ctx);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    if (!APR_BRIGADE_EMPTY(ctx->rest))
+        return serve_rest(f, ctx, bb, mode, block, readbytes);
+    ap_remove_input_filter(f);
+    return ap_get_brigade(f->next, bb, mode, block, readbytes);
+}
+
+static clientip_conn *conn_state_new(conn_rec *c);
+
+static int clientip_pre_connection(conn_rec *c, void *csd)
+{
+    if (c->master != NULL || proxy_listeners == NULL || proxy_listeners->nelts == 0)
+        return OK;
+    const proxy_listener *l = find_proxy_listener(c);
+    if (l == NULL || l->mode == PROXY_OFF)
+        return OK;
+    const clientip_server_conf *conf = server_conf(l->server);
+    clientip_conn *cs = conn_state_new(c);
+    int trusted = cs->peer_is_ip && cip_trust_lookup(conf->trusted, &cs->peer) != NULL;
+    int excepted = cs->peer_is_ip && cip_trust_lookup(conf->proxy_exceptions, &cs->peer) != NULL;
+    if (l->mode == PROXY_ON && !trusted && !excepted) {
+        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
+                      "clientip: closing connection from %s:%u to %s:%u: peer is not in "
+                      "ClientIPTrustedProxies of a ClientIPProxyProtocol On address (add it, or "
+                      "to ClientIPProxyProtocolExceptions to let it connect without a header)",
+                      c->client_ip, (unsigned)c->client_addr->port, c->local_ip,
+                      (unsigned)c->local_addr->port);
+        c->aborted = 1;
+        return DONE;
+    }
+    proxy_ctx *ctx = apr_pcalloc(c->pool, sizeof *ctx);
+    ctx->required = l->mode == PROXY_ON && !excepted;
+    ctx->peer_trusted = trusted;
+    ctx->timeout = apr_time_from_sec(conf->proxy_timeout_s == FLAG_UNSET ? PROXY_TIMEOUT_DEFAULT_S
+                                                                          : conf->proxy_timeout_s);
+    ctx->socket = csd;
+    ctx->cap = CIP_PROXY_V1_MAX + 1;
+    ctx->buf = apr_palloc(c->pool, ctx->cap);
+    ctx->rest = apr_brigade_create(c->pool, c->bucket_alloc);
+    ctx->scratch = apr_brigade_create(c->pool, c->bucket_alloc);
+    ctx->cs = cs;
+    ap_add_input_filter_handle(proxy_filter_handle, ctx, NULL, c);
+    return OK;
+}
 
 /* Freeze every list once, after all directives are read and merged. */
 static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -301,7 +856,45 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         if (cip_trust_count(conf->trusted) == 0)
             conf->trusted = NULL;
     }
+    for (server_rec *s = main_server; s != NULL; s = s->next) {
+        clientip_server_conf *conf = server_conf(s);
+        if (conf->proxy_exceptions != NULL && cip_trust_build(conf->proxy_exceptions) != 0)
+            return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const char *error = check_proxy_config(pconf, main_server, &proxy_listeners);
+    if (error != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, "%s", error);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* SPEC: one startup line per PROXY-enabled address. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        for (int i = 0; i < proxy_listeners->nelts; i++) {
+            const proxy_listener *l = &APR_ARRAY_IDX(proxy_listeners, i, proxy_listener);
+            char *where = "every listener";
+            if (l->addr != NULL)
+                apr_sockaddr_ip_get(&where, (apr_sockaddr_t *)l->addr);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, main_server,
+                         "clientip: PROXY protocol %s on %s%s%s (%s)", mode_text(l->mode),
+                         l->addr ? (l->any_addr ? "*" : where) : where,
+                         l->addr ? ":" : "", l->addr ? apr_itoa(ptemp, l->port) : "",
+                         server_label(ptemp, l->server));
+        }
+    }
     return OK;
+}
+
+/* apachectl -t: the same cross-directive checks as at startup. The hook
+ * cannot return a failure, and httpd prints "Syntax OK" right after it, so
+ * a bad configuration ends the config test here, as httpd itself does for
+ * syntax errors. */
+static void clientip_test_config(apr_pool_t *pconf, server_rec *main_server)
+{
+    apr_array_header_t *ignored;
+    const char *error = check_proxy_config(pconf, main_server, &ignored);
+    if (error != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, "%s", error);
+        exit(1);
+    }
 }
 
 /* ---- per request ------------------------------------------------------ */
@@ -387,7 +980,11 @@ static const char *join_proxies(request_rec *r, const clientip_result *res)
 {
     char bufs[CIP_LIST_MAX_HOPS][CIP_ADDR_TEXT_MAX];
     const char *text[CIP_LIST_MAX_HOPS];
-    size_t len[CIP_LIST_MAX_HOPS], total = strlen(res->peer_ip) + 1;
+    /* Nearest last: the PROXY source (when the walk went through it), then the peer. */
+    const char *base = res->from_proxy
+                           ? apr_pstrcat(r->pool, res->proxy->src_ip, ", ", res->peer_ip, NULL)
+                           : res->peer_ip;
+    size_t len[CIP_LIST_MAX_HOPS], total = strlen(base) + 1;
     size_t n = res->hop_count - 1; /* the last hop is the client */
     for (size_t i = 0; i < n; i++) {
         hop_text(&res->hops[i], bufs[i], &text[i], &len[i]);
@@ -400,7 +997,7 @@ static const char *join_proxies(request_rec *r, const clientip_result *res)
         *p++ = ',';
         *p++ = ' ';
     }
-    strcpy(p, res->peer_ip);
+    strcpy(p, base);
     return joined;
 }
 
@@ -427,6 +1024,7 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
     r->useragent_ip = apr_pstrmemdup(r->pool, text, text_len);
     r->useragent_addr = make_sockaddr(r->pool, &client->endpoint, r->useragent_ip);
     res->proxies = join_proxies(r, res);
+    res->source = conf->header_name;
 
     /* SPEC: consumed entries leave the header; the untrusted left part stays. */
     if (walk->keep_len == 0)
@@ -511,10 +1109,19 @@ static void refuse_origin(request_rec *r, clientip_result *res, const char *from
                                         : note;
 }
 
+static int has_ssl_tlv(const clientip_proxy *pp)
+{
+    for (int i = 0; i < pp->env->nelts; i += 2)
+        if (strcmp(APR_ARRAY_IDX(pp->env, i, const char *), "PROXY_PROTOCOL_TLV_SSL") == 0)
+            return 1;
+    return 0;
+}
+
 /* SPEC ClientIPForwardedProto: Forwarded proto= of the chosen element, else
  * the rightmost X-Forwarded-Proto / -Protocol, else X-Forwarded-Ssl or
  * Front-End-Https "on". An invalid value is skipped like an absent one. */
-static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_element *chosen)
+static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_element *chosen,
+                        int headers_trusted)
 {
     static const char *const scheme_headers[] = {"X-Forwarded-Proto", "X-Forwarded-Protocol"};
     static const char *const flag_headers[] = {"X-Forwarded-Ssl", "Front-End-Https"};
@@ -522,6 +1129,8 @@ static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_elem
     const char *text;
     size_t len;
 
+    if (!headers_trusted)
+        goto from_proxy_header;
     if (chosen != NULL && chosen->proto.text != NULL) {
         char buf[16];
         len = cip_fwd_value_copy(&chosen->proto, buf, sizeof buf);
@@ -543,6 +1152,14 @@ static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_elem
             scheme = CIP_SCHEME_HTTPS;
             res->scheme_from = flag_headers[i];
         }
+    }
+from_proxy_header:
+    /* Last: the PROXY v2 SSL TLV's "client used TLS" flag. */
+    if (scheme == CIP_SCHEME_NONE && res->proxy != NULL && res->proxy->version == 2) {
+        scheme = res->proxy->ssl_client ? CIP_SCHEME_HTTPS : CIP_SCHEME_HTTP;
+        res->scheme_from = "the PROXY v2 SSL TLV";
+        if (!res->proxy->ssl_client && !has_ssl_tlv(res->proxy))
+            scheme = CIP_SCHEME_NONE; /* no TLV: nothing said */
     }
     if (scheme != CIP_SCHEME_NONE)
         res->scheme = scheme == CIP_SCHEME_HTTPS ? "https" : "http";
@@ -589,7 +1206,11 @@ static void take_host(request_rec *r, clientip_result *res, const cip_fwd_elemen
 static void apply_origin(request_rec *r, const clientip_result *res)
 {
     if (res->host != NULL) {
-        char *host = apr_pstrdup(r->pool, res->host);
+        /* httpd keeps r->hostname bare and brackets IPv6 itself in URLs. */
+        size_t len = strlen(res->host);
+        char *host = res->host[0] == '['
+                         ? apr_pstrmemdup(r->pool, res->host + 1, len - 2)
+                         : apr_pstrmemdup(r->pool, res->host, len);
         ap_str_tolower(host);
         r->hostname = host;
     }
@@ -614,13 +1235,21 @@ static void set_env(request_rec *r, const clientip_server_conf *conf,
     apr_table_addn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
     apr_table_addn(env, "CLIENTIP_PEER_PORT", res->peer_port);
     apr_table_addn(env, "CLIENTIP_ADDR", r->useragent_ip);
-    if (res->hop_count == 0)
+    if (res->hop_count == 0 && res->from_proxy)
+        apr_table_addn(env, "CLIENTIP_PORT", res->proxy->src_port);
+    else if (res->hop_count == 0)
         apr_table_addn(env, "CLIENTIP_PORT", res->peer_port);
     else if (r->useragent_addr->port != 0)
         apr_table_addn(env, "CLIENTIP_PORT", apr_itoa(r->pool, r->useragent_addr->port));
     if (res->proxies != NULL) {
-        apr_table_addn(env, "CLIENTIP_SOURCE", conf->header_name);
+        apr_table_addn(env, "CLIENTIP_SOURCE", res->source);
         apr_table_addn(env, "CLIENTIP_PROXIES", res->proxies);
+    }
+    if (res->proxy != NULL) {
+        const apr_array_header_t *pairs = res->proxy->env;
+        for (int i = 0; i + 1 < pairs->nelts; i += 2)
+            apr_table_addn(env, APR_ARRAY_IDX(pairs, i, const char *),
+                           APR_ARRAY_IDX(pairs, i + 1, const char *));
     }
     if (res->forwarded_by != NULL)
         apr_table_addn(env, "CLIENTIP_FORWARDED_BY", res->forwarded_by);
@@ -653,30 +1282,57 @@ static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_
 {
     apr_array_header_t *trail = apr_array_make(r->pool, 8, sizeof(const char *));
     char buf[CIP_PREFIX_TEXT_MAX];
-    const char *peer = res->peer_ip;
+    /* Whoever wrote the header last: the peer, or the PROXY source. */
+    const char *from = res->from_proxy ? "PROXY source" : "peer";
+    const char *from_ip = res->from_proxy ? res->proxy->src_ip : res->peer_ip;
+    const cip_prefix *from_trusted = res->from_proxy ? res->src_trusted_by : res->peer_trusted_by;
 
-    if (res->peer_trusted_by == NULL) {
+    if (res->peer_trusted_by != NULL) {
+        cip_prefix_format(res->peer_trusted_by, buf);
         APR_ARRAY_PUSH(trail, const char *) =
-            apr_psprintf(r->pool, "peer %s is not trusted: client is the peer", peer);
+            apr_psprintf(r->pool, "peer %s trusted by %s", res->peer_ip, buf);
+    } else {
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "peer %s is not trusted", res->peer_ip);
+    }
+    if (res->proxy != NULL)
+        APR_ARRAY_PUSH(trail, const char *) =
+            res->from_proxy
+                ? apr_psprintf(r->pool, "PROXY v%d header (%s): source %s:%s", res->proxy->version,
+                               cip_proxy_kind_text(res->proxy->kind), res->proxy->src_ip,
+                               res->proxy->src_port)
+                : apr_psprintf(r->pool, "PROXY v%d header (%s): addresses of the socket kept",
+                               res->proxy->version, cip_proxy_kind_text(res->proxy->kind));
+    if (res->from_proxy && from_trusted != NULL) {
+        cip_prefix_format(from_trusted, buf);
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_psprintf(r->pool, "PROXY source %s trusted by %s", from_ip, buf);
+    }
+    const char *unchanged = apr_psprintf(r->pool, "client is the %s", from);
+    if (from_trusted == NULL) {
+        APR_ARRAY_PUSH(trail, const char *) =
+            res->from_proxy ? apr_psprintf(r->pool, "PROXY source %s is not trusted: %s", from_ip,
+                                           unchanged)
+                            : unchanged;
+        origin_trail(r, res, trail);
         return trail;
     }
-    cip_prefix_format(res->peer_trusted_by, buf);
-    APR_ARRAY_PUSH(trail, const char *) =
-        apr_psprintf(r->pool, "peer %s trusted by %s", peer, buf);
-    if (conf->header_name == NULL) {
-        APR_ARRAY_PUSH(trail, const char *) = "no ClientIPHeader: client is the peer";
+    if (conf->header_name == NULL || conf->header_kind == HEADER_PROXY_ONLY) {
+        APR_ARRAY_PUSH(trail, const char *) =
+            apr_pstrcat(r->pool, "no request header to read: ", unchanged, NULL);
+        origin_trail(r, res, trail);
         return trail;
     }
     if (res->header_value == NULL) {
         APR_ARRAY_PUSH(trail, const char *) =
-            apr_psprintf(r->pool, "no %s header: client is the peer", conf->header_name);
+            apr_psprintf(r->pool, "no %s header: %s", conf->header_name, unchanged);
         origin_trail(r, res, trail);
         return trail;
     }
     if (res->forwarded_status != CIP_FWD_OK) {
         APR_ARRAY_PUSH(trail, const char *) = apr_psprintf(
-            r->pool, "Forwarded header invalid at byte %" APR_SIZE_T_FMT ": %s; client is the peer",
-            res->forwarded_error_offset, cip_fwd_status_text(res->forwarded_status));
+            r->pool, "Forwarded header invalid at byte %" APR_SIZE_T_FMT ": %s; %s",
+            res->forwarded_error_offset, cip_fwd_status_text(res->forwarded_status), unchanged);
         origin_trail(r, res, trail);
         return trail;
     }
@@ -709,7 +1365,7 @@ static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_
     APR_ARRAY_PUSH(trail, const char *) = stop;
     APR_ARRAY_PUSH(trail, const char *) =
         res->hop_count > 0 ? apr_pstrcat(r->pool, "client ", r->useragent_ip, NULL)
-                           : "client unchanged (the peer)";
+                           : apr_pstrcat(r->pool, "client unchanged (the ", from, ")", NULL);
     origin_trail(r, res, trail);
     return trail;
 }
@@ -726,22 +1382,39 @@ static const clientip_result *find_result(const request_rec *r)
     return NULL;
 }
 
-static const clientip_conn *conn_state(conn_rec *c, const cip_trust *trusted)
+/* The connection's state, created on first use. An HTTP/2 stream's
+ * secondary connection shares its master's PROXY result. */
+static clientip_conn *conn_state_new(conn_rec *c)
 {
     clientip_conn *cs = ap_get_module_config(c->conn_config, &clientip_module);
-    if (cs == NULL) {
-        cs = apr_pcalloc(c->pool, sizeof *cs);
-        cs->peer_ip = c->client_ip;
-        cs->peer_port = apr_itoa(c->pool, c->client_addr->port);
-        cs->peer_is_ip = sockaddr_to_cip(c->client_addr, &cs->peer);
-        /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
-        if (cs->peer_is_ip && c->client_addr->family != APR_INET && cip_addr_is_v4(&cs->peer))
-            cs->peer_ip = format_addr(c->pool, &cs->peer);
-        ap_set_module_config(c->conn_config, &clientip_module, cs);
+    if (cs != NULL)
+        return cs;
+    cs = apr_pcalloc(c->pool, sizeof *cs);
+    cs->peer_ip = c->client_ip;
+    cs->peer_port = apr_itoa(c->pool, c->client_addr->port);
+    cs->peer_is_ip = sockaddr_to_cip(c->client_addr, &cs->peer);
+    /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
+    if (cs->peer_is_ip && c->client_addr->family != APR_INET && cip_addr_is_v4(&cs->peer))
+        cs->peer_ip = format_addr(c->pool, &cs->peer);
+    ap_set_module_config(c->conn_config, &clientip_module, cs);
+    return cs;
+}
+
+static const clientip_conn *conn_state(conn_rec *c, const cip_trust *trusted)
+{
+    clientip_conn *cs = conn_state_new(c);
+    if (c->master != NULL && cs->proxy == NULL) {
+        const clientip_conn *master = ap_get_module_config(c->master->conn_config, &clientip_module);
+        if (master != NULL)
+            cs->proxy = master->proxy;
     }
     if (cs->looked_up_in != trusted) {
         cs->looked_up_in = trusted;
         cs->peer_trusted_by = cs->peer_is_ip ? cip_trust_lookup(trusted, &cs->peer) : NULL;
+    }
+    if (cs->proxy != NULL && cs->proxy->has_addresses && cs->src_looked_up_in != trusted) {
+        cs->src_looked_up_in = trusted;
+        cs->src_trusted_by = cip_trust_lookup(trusted, &cs->proxy->src.addr);
     }
     return cs;
 }
@@ -772,21 +1445,36 @@ static int clientip_post_read_request(request_rec *r)
     res->peer_ip = cs->peer_ip;
     res->peer_port = cs->peer_port;
     res->peer_trusted_by = cs->peer_trusted_by;
+    res->proxy = cs->proxy;
+
+    /* SPEC ClientIPProxyProtocol: the PROXY source is the client, and stands
+     * in for the peer when a header is walked as well (chaining). */
+    const cip_prefix *walk_trusted = res->peer_trusted_by;
+    if (res->proxy != NULL && res->proxy->has_addresses) {
+        res->from_proxy = 1;
+        res->src_trusted_by = walk_trusted = cs->src_trusted_by;
+        r->useragent_ip = (char *)res->proxy->src_ip;
+        r->useragent_addr = make_sockaddr(r->pool, &res->proxy->src, r->useragent_ip);
+        res->source = "proxy_protocol";
+        res->proxies = res->peer_ip;
+    }
 
     /* Only a trusted proxy may name the proxies: drop what a client sent. */
     if (conf->proxies_header != NULL)
         apr_table_unset(r->headers_in, conf->proxies_header);
 
-    if (res->peer_trusted_by != NULL) {
-        cip_fwd_element chosen;
-        int have_chosen = conf->header_name != NULL && walk_header(r, conf, res, &chosen);
-        if (conf->forwarded_proto == 1)
-            take_scheme(r, res, have_chosen ? &chosen : NULL);
-        if (conf->forwarded_host == 1)
-            take_host(r, res, have_chosen ? &chosen : NULL);
-        if (res->scheme != NULL || res->host != NULL || res->port != 0)
-            apply_origin(r, res);
-    }
+    /* Headers count only when whoever wrote them last is trusted: behind an
+     * L4 balancer that is the PROXY source, usually the client itself. */
+    cip_fwd_element chosen;
+    int have_chosen = 0;
+    if (walk_trusted != NULL && conf->header_name != NULL && conf->header_kind != HEADER_PROXY_ONLY)
+        have_chosen = walk_header(r, conf, res, &chosen);
+    if (conf->forwarded_proto == 1 && (walk_trusted != NULL || res->proxy != NULL))
+        take_scheme(r, res, have_chosen ? &chosen : NULL, walk_trusted != NULL);
+    if (conf->forwarded_host == 1 && walk_trusted != NULL)
+        take_host(r, res, have_chosen ? &chosen : NULL);
+    if (res->scheme != NULL || res->host != NULL || res->port != 0)
+        apply_origin(r, res);
     set_env(r, conf, res);
 
     if (APLOGrdebug(r)) {
@@ -855,6 +1543,20 @@ static const char *json_string(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* The connection's PROXY header for clientip-info: version, kind and the
+ * PROXY_PROTOCOL_* variables. */
+static const char *proxy_json(apr_pool_t *p, const clientip_proxy *pp)
+{
+    if (pp == NULL)
+        return "null";
+    const char *vars = "";
+    for (int i = 0; i + 1 < pp->env->nelts; i += 2)
+        vars = apr_pstrcat(p, vars, i ? "," : "", json_string(p, APR_ARRAY_IDX(pp->env, i, const char *)),
+                           ":", json_string(p, APR_ARRAY_IDX(pp->env, i + 1, const char *)), NULL);
+    return apr_psprintf(p, "{\"version\":%d,\"kind\":%s,\"variables\":{%s}}", pp->version,
+                        json_string(p, cip_proxy_kind_text(pp->kind)), vars);
+}
+
 static int clientip_info_handler(request_rec *r)
 {
     if (r->handler == NULL || strcmp(r->handler, "clientip-info") != 0)
@@ -905,19 +1607,20 @@ static int clientip_info_handler(request_rec *r)
                "\"source\":%s,\"proxies\":%s,\"header\":%s,\"recursive\":%s,"
                "\"stop\":%s,\"trail\":%s,"
                "\"scheme\":%s,\"host\":%s,\"port\":%s,"
-               "\"forwarded_by\":%s,\"forwarded_for\":%s}\n",
+               "\"forwarded_by\":%s,\"forwarded_for\":%s,\"proxy_protocol\":%s}\n",
                conf->trusted ? "true" : "false",
                json_string(p, res != NULL ? res->peer_ip : c->client_ip),
                (int)c->client_addr->port,
                res != NULL && res->peer_trusted_by ? "true" : "false", trusted_by,
                json_string(p, r->useragent_ip), client_port,
-               res != NULL && res->proxies ? json_string(p, conf->header_name) : "null",
+               json_string(p, res != NULL && res->proxies ? res->source : NULL),
                proxies, json_string(p, conf->header_name),
                conf->recursive == 1 ? "true" : "false", stop, trail_json,
                json_string(p, ap_http_scheme(r)), json_string(p, ap_get_server_name_for_url(r)),
                apr_itoa(p, ap_get_server_port(r)),
                json_string(p, res != NULL ? res->forwarded_by : NULL),
-               json_string(p, res != NULL ? res->forwarded_for : NULL));
+               json_string(p, res != NULL ? res->forwarded_for : NULL),
+               proxy_json(p, res != NULL ? res->proxy : NULL));
     return OK;
 }
 
@@ -926,6 +1629,13 @@ static int clientip_info_handler(request_rec *r)
 static void clientip_register_hooks(apr_pool_t *p)
 {
     ap_hook_post_config(clientip_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(clientip_test_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(clientip_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Below mod_ssl (+5), so the header is read before the TLS handshake,
+     * and below mod_reqtimeout (+8), so our deadline is the socket timeout
+     * in force while the header arrives. */
+    proxy_filter_handle = ap_register_input_filter("CLIENTIP_PROXY", proxy_input_filter, NULL,
+                                                   AP_FTYPE_CONNECTION + 9);
     /* First, so every later post_read_request hook (and everything after)
      * already sees the client. */
     ap_hook_post_read_request(clientip_post_read_request, NULL, NULL, APR_HOOK_FIRST);

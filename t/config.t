@@ -97,8 +97,20 @@ my @errors = (
     [ 'file missing',           'ClientIPTrustedProxiesFile conf/missing.list', [ qr/missing\.list/ ] ],
     [ 'ClientIPForwardedProto maybe', 'ClientIPForwardedProto maybe',         [ qr/maybe/ ] ],
     [ 'ClientIPForwardedHost yes',   'ClientIPForwardedHost yes',             [ qr/yes/ ] ],
-    [ 'ClientIPHeader proxy_protocol', "ClientIPTrustedProxies 127.0.0.1\nClientIPHeader proxy_protocol",
-                                [ qr/proxy_protocol/, qr/not supported yet/i ] ],
+    [ 'ClientIPHeader proxy_protocol without PROXY',
+      "ClientIPTrustedProxies 127.0.0.1\nClientIPHeader proxy_protocol",
+                                [ qr/proxy_protocol/, qr/ClientIPProxyProtocol On or Optional/ ] ],
+    [ 'ClientIPProxyProtocol without trusted proxies', 'ClientIPProxyProtocol On',
+                                [ qr/ClientIPProxyProtocol On/, qr/ClientIPTrustedProxies/ ] ],
+    [ 'ClientIPProxyProtocol maybe', 'ClientIPProxyProtocol maybe',     [ qr/maybe/ ] ],
+    [ 'ClientIPProxyProtocolTimeout 0', "ClientIPProxyProtocolTimeout 0", [ qr/'0'/ ] ],
+    [ 'ClientIPProxyProtocolExceptions bad', 'ClientIPProxyProtocolExceptions 10.0.0.0/33',
+                                [ qr{10\.0\.0\.0/33} ] ],
+    [ 'name-based vhosts disagree on PROXY',
+      "ClientIPTrustedProxies 127.0.0.1\n<VirtualHost 127.0.0.1:$port>\n    ServerName a.example\n"
+      . "    ClientIPProxyProtocol On\n</VirtualHost>\n<VirtualHost 127.0.0.1:$port>\n"
+      . "    ServerName b.example\n    ClientIPProxyProtocol Off\n</VirtualHost>",
+                                [ qr/a\.example/, qr/b\.example/, qr/must agree/ ] ],
 );
 
 # [ name, config body, output must match ]
