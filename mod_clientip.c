@@ -407,7 +407,7 @@ static const char *check_proxy_config(apr_pool_t *p, server_rec *main_server,
         const clientip_server_conf *conf = server_conf(s);
         int mode = conf->proxy_mode == FLAG_UNSET ? PROXY_OFF : conf->proxy_mode;
         if (conf->proxy_mode_here != FLAG_UNSET && conf->proxy_mode_here != PROXY_OFF &&
-            conf->trusted == NULL)
+            cip_trust_count(conf->trusted) == 0) /* unset, or "none" (not yet NULL under -t) */
             return apr_psprintf(p, "ClientIPProxyProtocol %s in %s needs ClientIPTrustedProxies: a "
                                 "PROXY header is only accepted from a trusted proxy",
                                 mode_text(conf->proxy_mode_here), server_label(p, s));
@@ -476,6 +476,7 @@ typedef struct proxy_ctx {
     int required;     /* ClientIPProxyProtocol On and the peer is no exception */
     int peer_trusted; /* a PROXY header is accepted from this peer */
     int done;
+    int refused;      /* said so once; later reads (h2c's peek, then HTTP/1) just fail */
     apr_interval_time_t timeout;
     apr_time_t deadline;
     apr_socket_t *socket;
@@ -492,6 +493,7 @@ static apr_status_t refuse_connection(ap_filter_t *f, proxy_ctx *ctx, const char
                                       const char *advice)
 {
     conn_rec *c = f->c;
+    ctx->refused = 1;
     ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
                   "clientip: closing connection from %s:%u to %s:%u: %s (%s)", c->client_ip,
                   (unsigned)c->client_addr->port, c->local_ip, (unsigned)c->local_addr->port,
@@ -539,14 +541,15 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
     /* TLVs: each type once (the first one counts), sub-TLVs of SSL included. */
     cip_proxy_tlv_iter it, sub_it;
     cip_proxy_tlv tlv, sub;
+    int seen_ssl = 0;
     cip_proxy_tlv_begin(&it, res->tlvs, res->tlvs_len);
     while (cip_proxy_tlv_next(&it, &tlv)) {
         cip_proxy_tlv_view view;
         cip_proxy_tlv_describe(&tlv, 0, &view);
         if (view.form == CIP_PROXY_FORM_SSL) {
             cip_proxy_ssl ssl;
-            if (!cip_proxy_tlv_ssl(&tlv, &ssl))
-                continue;
+            if (seen_ssl++ || !cip_proxy_tlv_ssl(&tlv, &ssl))
+                continue; /* the first SSL TLV counts, like every other type */
             pp->ssl_client = (ssl.client & CIP_PROXY_SSL_CLIENT_SSL) != 0;
             add_tlv_env(p, pp->env, "SSL", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.client);
             add_tlv_env(p, pp->env, "SSL_VERIFY", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.verify);
@@ -781,6 +784,8 @@ static apr_status_t proxy_input_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                        apr_off_t readbytes)
 {
     proxy_ctx *ctx = f->ctx;
+    if (ctx->refused || f->c->aborted)
+        return APR_ECONNABORTED;
     if (!ctx->done) {
         apr_status_t rv = read_proxy_header(f, ctx);
         if (rv != APR_SUCCESS)
@@ -801,7 +806,14 @@ static int clientip_pre_connection(conn_rec *c, void *csd)
     const proxy_listener *l = find_proxy_listener(c);
     if (l == NULL || l->mode == PROXY_OFF)
         return OK;
-    const clientip_server_conf *conf = server_conf(l->server);
+    /* The mode belongs to the address. The other settings come from the
+     * virtual host httpd has already chosen for that address
+     * (c->base_server), which inherits the main server's unless it sets
+     * its own; a host that switched the module off ("none") can't judge a
+     * header, so the address's owner does. */
+    const clientip_server_conf *conf = server_conf(c->base_server);
+    if (conf->trusted == NULL)
+        conf = server_conf(l->server);
     clientip_conn *cs = conn_state_new(c);
     int trusted = cs->peer_is_ip && cip_trust_lookup(conf->trusted, &cs->peer) != NULL;
     int excepted = cs->peer_is_ip && cip_trust_lookup(conf->proxy_exceptions, &cs->peer) != NULL;
@@ -841,10 +853,9 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
             if (conf->header_name != NULL &&
                 ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG)
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                             "ClientIPHeader %s is set for %s (%s:%d) but no "
-                             "ClientIPTrustedProxies: mod_clientip changes nothing there",
-                             conf->header_name, s->is_virtual ? "a virtual host" : "the main server",
-                             s->defn_name ? s->defn_name : "?", (int)s->defn_line_number);
+                             "ClientIPHeader %s is set for %s but no ClientIPTrustedProxies: "
+                             "mod_clientip changes nothing there",
+                             conf->header_name, server_label(ptemp, s));
             continue;
         }
         if (cip_trust_build(conf->trusted) != 0) {
@@ -870,6 +881,13 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         for (int i = 0; i < proxy_listeners->nelts; i++) {
             const proxy_listener *l = &APR_ARRAY_IDX(proxy_listeners, i, proxy_listener);
+            int said = l->mode == PROXY_OFF;
+            for (int j = 0; j < i && !said; j++) { /* *:port comes as IPv4 and IPv6 wildcards */
+                const proxy_listener *o = &APR_ARRAY_IDX(proxy_listeners, j, proxy_listener);
+                said = o->any_addr && l->any_addr && o->port == l->port && o->addr && l->addr;
+            }
+            if (said)
+                continue;
             char *where = "every listener";
             if (l->addr != NULL)
                 apr_sockaddr_ip_get(&where, (apr_sockaddr_t *)l->addr);
@@ -1109,14 +1127,6 @@ static void refuse_origin(request_rec *r, clientip_result *res, const char *from
                                         : note;
 }
 
-static int has_ssl_tlv(const clientip_proxy *pp)
-{
-    for (int i = 0; i < pp->env->nelts; i += 2)
-        if (strcmp(APR_ARRAY_IDX(pp->env, i, const char *), "PROXY_PROTOCOL_TLV_SSL") == 0)
-            return 1;
-    return 0;
-}
-
 /* SPEC ClientIPForwardedProto: Forwarded proto= of the chosen element, else
  * the rightmost X-Forwarded-Proto / -Protocol, else X-Forwarded-Ssl or
  * Front-End-Https "on". An invalid value is skipped like an absent one. */
@@ -1154,12 +1164,12 @@ static void take_scheme(request_rec *r, clientip_result *res, const cip_fwd_elem
         }
     }
 from_proxy_header:
-    /* Last: the PROXY v2 SSL TLV's "client used TLS" flag. */
-    if (scheme == CIP_SCHEME_NONE && res->proxy != NULL && res->proxy->version == 2) {
-        scheme = res->proxy->ssl_client ? CIP_SCHEME_HTTPS : CIP_SCHEME_HTTP;
+    /* Last: the PROXY v2 SSL TLV's "client used TLS" flag. A clear flag
+     * only says the balancer did not terminate TLS (it may pass it through
+     * to mod_ssl), so it never makes the scheme http. */
+    if (scheme == CIP_SCHEME_NONE && res->proxy != NULL && res->proxy->ssl_client) {
+        scheme = CIP_SCHEME_HTTPS;
         res->scheme_from = "the PROXY v2 SSL TLV";
-        if (!res->proxy->ssl_client && !has_ssl_tlv(res->proxy))
-            scheme = CIP_SCHEME_NONE; /* no TLV: nothing said */
     }
     if (scheme != CIP_SCHEME_NONE)
         res->scheme = scheme == CIP_SCHEME_HTTPS ? "https" : "http";
@@ -1235,8 +1245,10 @@ static void set_env(request_rec *r, const clientip_server_conf *conf,
     apr_table_addn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
     apr_table_addn(env, "CLIENTIP_PEER_PORT", res->peer_port);
     apr_table_addn(env, "CLIENTIP_ADDR", r->useragent_ip);
-    if (res->hop_count == 0 && res->from_proxy)
-        apr_table_addn(env, "CLIENTIP_PORT", res->proxy->src_port);
+    if (res->hop_count == 0 && res->from_proxy) {
+        if (res->proxy->src.port != 0)
+            apr_table_addn(env, "CLIENTIP_PORT", res->proxy->src_port);
+    }
     else if (res->hop_count == 0)
         apr_table_addn(env, "CLIENTIP_PORT", res->peer_port);
     else if (r->useragent_addr->port != 0)

@@ -151,7 +151,7 @@ cip_proxy_status cip_proxy_parse(const unsigned char *buf, size_t len, cip_proxy
 /* "v1: more than one space", ... (never NULL). */
 const char *cip_proxy_error_text(cip_proxy_error error);
 
-/* The error with its details, e.g. "v2: unknown command 0x3 (at byte 12)",
+/* The error with its details, e.g. "v2: unknown command 0x3 (offset 12)",
  * NUL-terminated, truncated to size. Returns the full length (snprintf). */
 size_t cip_proxy_error_format(const cip_proxy_result *result, char *buf, size_t size);
 
