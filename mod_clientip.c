@@ -477,6 +477,7 @@ typedef struct proxy_ctx {
     int peer_trusted; /* a PROXY header is accepted from this peer */
     int done;
     int refused;      /* said so once; later reads (h2c's peek, then HTTP/1) just fail */
+    int refuse_peer;  /* On address, peer neither trusted nor an exception */
     apr_interval_time_t timeout;
     apr_time_t deadline;
     apr_socket_t *socket;
@@ -786,6 +787,11 @@ static apr_status_t proxy_input_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     proxy_ctx *ctx = f->ctx;
     if (ctx->refused || f->c->aborted)
         return APR_ECONNABORTED;
+    if (ctx->refuse_peer)
+        return refuse_connection(f, ctx, "peer is not in ClientIPTrustedProxies of a "
+                                         "ClientIPProxyProtocol On address",
+                                 "add it, or to ClientIPProxyProtocolExceptions to let it "
+                                 "connect without a header");
     if (!ctx->done) {
         apr_status_t rv = read_proxy_header(f, ctx);
         if (rv != APR_SUCCESS)
@@ -817,17 +823,13 @@ static int clientip_pre_connection(conn_rec *c, void *csd)
     clientip_conn *cs = conn_state_new(c);
     int trusted = cs->peer_is_ip && cip_trust_lookup(conf->trusted, &cs->peer) != NULL;
     int excepted = cs->peer_is_ip && cip_trust_lookup(conf->proxy_exceptions, &cs->peer) != NULL;
-    if (l->mode == PROXY_ON && !trusted && !excepted) {
-        ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c,
-                      "clientip: closing connection from %s:%u to %s:%u: peer is not in "
-                      "ClientIPTrustedProxies of a ClientIPProxyProtocol On address (add it, or "
-                      "to ClientIPProxyProtocolExceptions to let it connect without a header)",
-                      c->client_ip, (unsigned)c->client_addr->port, c->local_ip,
-                      (unsigned)c->local_addr->port);
-        c->aborted = 1;
-        return DONE;
-    }
+    /* A peer that may not speak here is refused by the filter on the first
+     * read, before any byte is taken. Not here: a pre_connection hook that
+     * stops the chain also skips core's, which sets up the socket, and the
+     * event MPM would still process the connection (a crash in
+     * mod_reqtimeout). */
     proxy_ctx *ctx = apr_pcalloc(c->pool, sizeof *ctx);
+    ctx->refuse_peer = l->mode == PROXY_ON && !trusted && !excepted;
     ctx->required = l->mode == PROXY_ON && !excepted;
     ctx->peer_trusted = trusted;
     ctx->timeout = apr_time_from_sec(conf->proxy_timeout_s == FLAG_UNSET ? PROXY_TIMEOUT_DEFAULT_S

@@ -500,6 +500,504 @@ END {
     }
 }
 
+# ---- the PROXY protocol (t/proxy*.t) ---------------------------------------------
+#
+# Real bytes on real loopback sockets: headers are built here byte for byte
+# (v1 text, v2 binary with TLVs and CRC32C), sent on a fresh connection,
+# whole, split or trickled, and what came back is reported as it was.
+
+push @EXPORT, qw(
+    proxy_v1 proxy_v2 tlv ssl_tlv crc32c
+    raw_exchange parse_http proxy_connection proxy_request proxy_cgi_env proxy_info_json
+    wait_for_log httpd_child_survived self_signed_cert curl_run
+    haproxy_binary haproxy_server httpd_server
+);
+
+use Socket qw(IPPROTO_TCP TCP_NODELAY AF_INET6 inet_aton inet_pton);
+
+# "PROXY TCP4 203.0.113.7 127.0.0.1 4711 80\r\n"; (proto, src, dst, sport,
+# dport) default to that; proto => 'UNKNOWN' alone gives "PROXY UNKNOWN\r\n".
+sub proxy_v1 {
+    my (%a) = @_;
+    my $proto = $a{proto} // 'TCP4';
+    return "PROXY UNKNOWN\r\n" if $proto eq 'UNKNOWN' and !defined $a{src};
+    my $v6 = $proto eq 'TCP6';
+    return join(' ', 'PROXY', $proto, $a{src} // ($v6 ? '2001:db8::7' : '203.0.113.7'),
+                $a{dst} // ($v6 ? '::1' : '127.0.0.1'), $a{sport} // 4711,
+                $a{dport} // 80) . "\r\n";
+}
+
+# One TLV: type, 16-bit big-endian length, value.
+sub tlv {
+    my ($type, $value) = @_;
+    return pack('C n', $type, length $value) . $value;
+}
+
+# The SSL TLV (0x20): client flags, verify result, then sub-TLVs
+# [type, value], ... Returns [0x20, value] for proxy_v2's tlvs.
+sub ssl_tlv {
+    my (%a) = @_;
+    return [ 0x20, pack('C N', $a{client} // 1, $a{verify} // 0)
+                   . join('', map { tlv(@$_) } @{ $a{sub} || [] }) ];
+}
+
+# CRC32C (Castagnoli, reflected 0x82F63B78): crc32c("123456789") == 0xE3069283.
+my @crc32c_table;
+sub crc32c {
+    my ($data) = @_;
+    unless (@crc32c_table) {
+        for my $i (0 .. 255) {
+            my $c = $i;
+            $c = $c & 1 ? ($c >> 1) ^ 0x82F63B78 : $c >> 1 for 1 .. 8;
+            push @crc32c_table, $c;
+        }
+    }
+    my $crc = 0xFFFFFFFF;
+    $crc = $crc32c_table[($crc ^ $_) & 0xFF] ^ ($crc >> 8) for unpack 'C*', $data;
+    return $crc ^ 0xFFFFFFFF;
+}
+
+use constant PROXY_V2_SIGNATURE => "\x0D\x0A\x0D\x0A\x00\x0D\x0A\x51\x55\x49\x54\x0A";
+
+# A v2 header. Arguments (all optional):
+#   command   PROXY (default), LOCAL, or a number (0-15)
+#   family    INET (default), INET6, UNIX, UNSPEC, or a number
+#   transport STREAM (default), DGRAM, UNSPEC, or a number
+#   version   default 2
+#   src, dst, sport, dport   the address block (defaults as proxy_v1)
+#   addresses raw address block instead
+#   tlvs      [ [type, value], ... ] in order
+#   crc       1: a CRC32C TLV first, correct; 'bad': one bit off
+#   len       the length field instead of the real one (bytes stay as built)
+sub proxy_v2 {
+    my (%a) = @_;
+    my %cmd = (LOCAL => 0, PROXY => 1);
+    my %fam = (UNSPEC => 0, INET => 1, INET6 => 2, UNIX => 3);
+    my %tr  = (UNSPEC => 0, STREAM => 1, DGRAM => 2);
+    my $command   = $a{command}   // 'PROXY';
+    my $family    = $a{family}    // 'INET';
+    my $transport = $a{transport} // 'STREAM';
+    $command   = $cmd{$command}  // $command;
+    $family    = $fam{$family}   // $family;
+    $transport = $tr{$transport} // $transport;
+    my $addr = $a{addresses};
+    unless (defined $addr) {
+        my ($sport, $dport) = ($a{sport} // 4711, $a{dport} // 80);
+        if ($family == 1) {
+            $addr = inet_aton($a{src} // '203.0.113.7') . inet_aton($a{dst} // '127.0.0.1')
+                  . pack('n n', $sport, $dport);
+        }
+        elsif ($family == 2) {
+            $addr = inet_pton(AF_INET6, $a{src} // '2001:db8::7')
+                  . inet_pton(AF_INET6, $a{dst} // '::1') . pack('n n', $sport, $dport);
+        }
+        elsif ($family == 3) {
+            $addr = pack('a108 a108', $a{src} // '/run/lb.sock', $a{dst} // '/run/httpd.sock');
+        }
+        else {
+            $addr = '';
+        }
+    }
+    my $tlvs = join '', map { tlv(@$_) } @{ $a{tlvs} || [] };
+    $tlvs = tlv(0x03, "\0\0\0\0") . $tlvs if $a{crc};
+    my $body = $addr . $tlvs;
+    my $header = PROXY_V2_SIGNATURE
+               . pack('C C n', (($a{version} // 2) << 4) | $command, ($family << 4) | $transport,
+                      $a{len} // length $body)
+               . $body;
+    if ($a{crc}) {
+        my $crc = crc32c($header);
+        $crc ^= 1 if $a{crc} eq 'bad';
+        substr($header, 16 + length($addr) + 3, 4) = pack 'N', $crc;
+    }
+    return $header;
+}
+
+# Opens a TCP connection (from => source address, to => 127.0.0.1, port or
+# vhost), sends each of @{send} (a string or a list of chunks) with `pause`
+# seconds between chunks (Nagle off: each chunk is its own segment), then
+# reads until the server closes or `timeout` (default 10) seconds pass;
+# shutdown => 1 half-closes the connection after sending.
+# Returns { data (all bytes received), closed (EOF or reset seen), reset,
+# timed_out, seconds (from connect to close), local_port, error }.
+sub raw_exchange {
+    my (%a) = @_;
+    require IO::Socket::IP;
+    require IO::Select;
+    my $port = $a{port} // vhost_port($a{vhost});
+    my $sock = IO::Socket::IP->new(PeerHost => $a{to} // '127.0.0.1', PeerPort => $port,
+                                   LocalHost => $a{from} // trusted(), Proto => 'tcp')
+        or die "connect to port $port from " . ($a{from} // trusted()) . ": $@\n";
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+    my %r = (data => '', closed => 0, reset => 0, timed_out => 0,
+             local_port => $sock->sockport);
+    my $t0 = time;
+    local $SIG{PIPE} = 'IGNORE';
+    my @chunks = ref $a{send} ? @{ $a{send} } : defined $a{send} ? ($a{send}) : ();
+    for my $i (0 .. $#chunks) {
+        my $off = 0;
+        while ($off < length $chunks[$i]) {
+            my $n = syswrite $sock, $chunks[$i], length($chunks[$i]) - $off, $off;
+            last unless $n;       # closed under us: go and read what came back
+            $off += $n;
+        }
+        last if $off < length $chunks[$i];
+        sleep $a{pause} if $a{pause} and $i < $#chunks;
+    }
+    shutdown $sock, 1 if $a{shutdown};   # we are done sending (half close)
+    my $sel = IO::Select->new($sock);
+    my $deadline = $t0 + ($a{timeout} // 10);
+    while (1) {
+        my $left = $deadline - time;
+        if ($left <= 0 or !$sel->can_read($left)) { $r{timed_out} = 1; last }
+        my $n = sysread $sock, my $buf, 65536;
+        if (!defined $n) {
+            $r{error} = "$!";
+            $r{closed} = $r{reset} = 1 if $!{ECONNRESET};
+            last unless $!{EINTR} or $!{EAGAIN};
+            next;
+        }
+        if ($n == 0) { $r{closed} = 1; last }
+        $r{data} .= $buf;
+    }
+    $r{seconds} = time - $t0;
+    close $sock;
+    return \%r;
+}
+
+# An HTTP/1.x response in a byte string: { code, headers (lower-case name =>
+# value), body } (chunked bodies decoded), or { code => 0 } when there is none.
+sub parse_http {
+    my ($data) = @_;
+    my ($head, $body) = split /\r\n\r\n/, $data // '', 2;
+    return { code => 0, headers => {}, body => '' }
+        unless defined $head and $head =~ m{^HTTP/\d\.\d (\d{3})};
+    my %res = (code => $1, headers => {}, body => $body // '');
+    for my $line (split /\r\n/, $head) {
+        my ($k, $v) = $line =~ /^([^:\s]+):\s*(.*)$/ or next;
+        $res{headers}{lc $k} = exists $res{headers}{lc $k} ? "$res{headers}{lc $k}, $v" : $v;
+    }
+    if (($res{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
+        my ($in, $out) = ($res{body}, '');
+        while ($in =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $size = hex $1;
+            last if $size == 0;
+            $out .= substr $in, 0, $size, '';
+            $in =~ s/^\r\n//;
+        }
+        $res{body} = $out;
+    }
+    return \%res;
+}
+
+# A ClientIP::Test::Connection (Net::HTTP, keep-alive as asked) whose socket
+# first carries `header`: one string, or a list of chunks sent `pause`
+# seconds apart, each in a segment of its own. Then ->get as usual.
+sub proxy_connection {
+    my (%a) = @_;
+    my $c = connection(%a);
+    my $sock = $c->{sock};
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+    local $SIG{PIPE} = 'IGNORE';
+    my @chunks = ref $a{header} ? @{ $a{header} } : defined $a{header} ? ($a{header}) : ();
+    CHUNK: for my $i (0 .. $#chunks) {
+        my $off = 0;
+        while ($off < length $chunks[$i]) {
+            my $n = syswrite $sock, $chunks[$i], length($chunks[$i]) - $off, $off;
+            last CHUNK unless $n;   # closed: ->get reports it
+            $off += $n;
+        }
+        sleep $a{pause} if $a{pause} and $i < $#chunks;
+    }
+    return $c;
+}
+
+# One request on a fresh connection that starts with `header` (see
+# proxy_connection; the other arguments as request()). A connection the
+# server closes gives { code => 0, error => why }.
+sub proxy_request {
+    my (%a) = @_;
+    my $c = proxy_connection(%a, keep_alive => 0);
+    my $res = eval { $c->get(%a) };
+    $res //= { code => 0, error => $@ || 'no response', body => '', headers => {},
+               local_port => $c->local_port };
+    $c->close;
+    return $res;
+}
+
+sub proxy_cgi_env {
+    my (%a) = @_;
+    my $res = proxy_request(path => '/cgi-bin/env.cgi', %a);
+    return ($res, parse_env($res));
+}
+
+sub proxy_info_json {
+    my (%a) = @_;
+    my $res = proxy_request(path => '/clientip-info', %a);
+    my $data = eval { JSON::PP->new->decode($res->{body}) };
+    return ($res, $data);
+}
+
+# Waits (at most `timeout` seconds, default 5) until $file has a line
+# matching $re; returns all matching lines (none after the timeout).
+sub wait_for_log {
+    my ($file, $re, %o) = @_;
+    my $deadline = time + ($o{timeout} // 5);
+    while (1) {
+        my @hits = grep { $_ =~ $re } read_lines($file);
+        return @hits if @hits or time > $deadline;
+        sleep 0.05;
+    }
+}
+
+# A refused connection must cost that connection only: the httpd child that
+# logged the refusal ($line, with "[pid N:tid ...]") still runs afterwards
+# (Linux: /proc/N/stat, and not a zombie, as a crashed child is until its
+# parent reaps it). Should it be gone, the parent's "child pid N exit signal"
+# line in $error_log tells a crash from a normal retirement. One test.
+sub httpd_child_survived {
+    my ($line, $error_log) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my ($pid) = ($line // '') =~ /\[pid (\d+):tid/
+        or return Test::More::fail('the log line names the httpd child');
+    # The client saw the connection close; a child that crashed closed it by
+    # dying, so by now it is dead.
+    sleep 0.05;
+    my $state = '';
+    if (open my $fh, '<', "/proc/$pid/stat") { ($state) = (<$fh> // '') =~ /\)\s+(\S)/ }
+    return Test::More::pass("httpd child $pid still runs") if $state ne '' and $state ne 'Z';
+    my @crash = wait_for_log($error_log, qr/child pid $pid exit signal/, timeout => 2);
+    return Test::More::ok(!@crash, "httpd child $pid did not crash")
+        || Test::More::diag(join "\n", @crash);
+}
+
+# A self-signed EC certificate for $name (CN and DNS SAN) in $dir:
+# cert.pem, key.pem and both.pem (certificate then key, as HAProxy wants).
+sub self_signed_cert {
+    my ($dir, $name) = @_;
+    my $out = _run_quiet('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                         'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+                         '-subj', "/CN=$name", '-addext', "subjectAltName=DNS:$name",
+                         '-keyout', "$dir/key.pem", '-out', "$dir/cert.pem");
+    die "openssl could not make a certificate: $out\n"
+        unless -s "$dir/cert.pem" and -s "$dir/key.pem";
+    open my $both, '>', "$dir/both.pem" or die "$dir/both.pem: $!";
+    for my $f ("$dir/cert.pem", "$dir/key.pem") {
+        open my $in, '<', $f or die "$f: $!";
+        local $/;
+        print $both scalar <$in>;
+    }
+    close $both or die "$dir/both.pem: $!";
+    return { cert => "$dir/cert.pem", key => "$dir/key.pem", both => "$dir/both.pem" };
+}
+
+# One curl run with any number of URLs (one connection is reused where curl
+# can: HTTP/1.1 keep-alive, HTTP/2 streams). Arguments:
+#   urls     [ URL, ... ]; each gets ?id=... (or &id=...)
+#   args     extra curl arguments, e.g. ['--haproxy-protocol', '--http2']
+#   from     source address (--interface), default 127.0.0.1
+#   resolve  [ 'host:port:addr', ... ]
+#   headers  [ name => value, ... ] (sent with every URL)
+# Returns a list ref, one hash per URL in the order given: { url, id, code,
+# http_version ('1.1', '2'), num_connects, local_port, exitcode,
+# headers (lower-case name => value), body, error }. The whole output of
+# curl is in each ->{output}.
+sub curl_run {
+    my (%a) = @_;
+    my $dir = File::Temp::tempdir('clientip-curl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $group = next_id();
+    my @res;
+    my @cmd = ('curl', '-sS', '-k', '-i', '--max-time', '15', '--noproxy', '*',
+               '--interface', $a{from} // trusted(),
+               (map { ('--resolve', $_) } @{ $a{resolve} || [] }),
+               '-H', "X-Test-Id: $group", @{ $a{args} || [] },
+               '-w', 'curl-result %{urlnum} %{response_code} %{http_version} %{num_connects} '
+                   . '%{local_port} %{exitcode}\n');
+    my @h = @{ $a{headers} || [] };
+    while (my ($k, $v) = splice @h, 0, 2) { push @cmd, '-H', "$k: $v" }
+    my $i = 0;
+    for my $url (@{ $a{urls} }) {
+        my $id = "$group-" . $i;
+        my $full = $url . ($url =~ /\?/ ? '&' : '?') . "id=$id";
+        push @res, { url => $full, id => $id, code => 0, body => '', headers => {} };
+        push @cmd, '-o', "$dir/body$i", $full;
+        $i++;
+    }
+    my $out = _run_quiet(@cmd);
+    my $status = $?;
+    for my $line (split /\n/, $out) {
+        my ($n, $code, $ver, $conns, $lport, $exit) =
+            $line =~ /^curl-result (\d+) (\d+) (\S+) (\d+) (\d+) (\d+)$/ or next;
+        my $r = $res[$n] or next;
+        @$r{qw(code http_version num_connects local_port exitcode)} =
+            ($code, $ver, $conns, $lport, $exit);
+        my $data = '';
+        if (open my $fh, '<', "$dir/body$n") { local $/; $data = <$fh> // '' }
+        my ($head, $body) = split /\r?\n\r?\n/, $data, 2;
+        $r->{body} = $body // '';
+        for my $hl (split /\r?\n/, $head // '') {
+            my ($k, $v) = $hl =~ /^([^:\s]+):\s*(.*)$/ or next;
+            my $lk = lc $k;
+            $r->{headers}{$lk} = exists $r->{headers}{$lk} ? "$r->{headers}{$lk}, $v" : $v;
+        }
+    }
+    for my $r (@res) {
+        $r->{output} = $out;
+        $r->{error} = "curl failed (status $status): $out" unless $r->{code};
+    }
+    return \@res;
+}
+
+# ---- HAProxy in front (t/proxy_haproxy.t, t/proxy_tls.t) ------------------------
+
+sub haproxy_binary {
+    for my $dir ('/usr/sbin', '/usr/local/sbin', split /:/, $ENV{PATH} // '') {
+        return "$dir/haproxy" if $dir ne '' and -x "$dir/haproxy" and !-d _;
+    }
+    return undef;
+}
+
+# Starts an unprivileged HAProxy (daemon, no "user" directive) with a config
+# of the test's own in a fresh directory under t/logs (kept for inspection):
+#   config    frontends and backends ($DIR is HAProxy's directory, where
+#             cert.pem, key.pem and both.pem are: a self-signed certificate
+#             for $a{cert_name}, default app.example)
+#   listen    [ PORT, ... ] the 127.0.0.1 ports its frontends bind (waited for)
+# The config is checked with `haproxy -c` first. Returns { dir, pid, conf }
+# or dies with HAProxy's own words. Stopped by its pid, and nothing else,
+# when the test ends.
+my @haproxy;
+sub haproxy_server {
+    my (%a) = @_;
+    my $haproxy = haproxy_binary()
+        or die "haproxy is not installed: run scripts/install-deps (it installs Debian's haproxy)\n";
+    my $dir = t_logs() . "/haproxy-$script-$$";
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path($dir);
+    self_signed_cert($dir, $a{cert_name} // 'app.example');
+    (my $body = $a{config} // '') =~ s/\$DIR\b/$dir/g;
+    my $conf = "$dir/haproxy.cfg";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"CONF";
+# Generated by ClientIP::Test::haproxy_server.
+global
+    maxconn 256
+    pidfile $dir/haproxy.pid
+defaults
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+$body
+CONF
+    close $fh or die "$conf: $!";
+    my $out = _run_quiet($haproxy, '-c', '-f', $conf);
+    die "haproxy -c refused the config (exit status $?): $out\n" if $?;
+
+    my $server = { dir => $dir, conf => $conf, pidfile => "$dir/haproxy.pid" };
+    push @haproxy, $server;
+    $out = _run_quiet($haproxy, '-D', '-p', "$dir/haproxy.pid", '-f', $conf);
+    my $status = $?;
+    my $deadline = time + 10;
+    until (-s $server->{pidfile}
+           and _all_listening([ map { "127.0.0.1:$_" } @{ $a{listen} || [] } ])) {
+        if (time > $deadline or $status != 0) {
+            die "haproxy did not start (exit status $status): $out\n";
+        }
+        sleep 0.05;
+    }
+    ($server->{pid}) = read_lines($server->{pidfile});
+    return $server;
+}
+
+END {
+    local ($?, $!, $@);
+    for my $server (@haproxy) {
+        my $pid = $server->{pid} // (read_lines($server->{pidfile}))[0] // '';
+        next unless $pid =~ /^\d+$/ and kill 0, $pid;
+        kill 'TERM', $pid;
+        my $deadline = time + 10;
+        sleep 0.05 while kill(0, $pid) and time < $deadline;
+    }
+}
+
+# Like standalone_server, with a threaded MPM (HTTP/2 needs event or worker)
+# and more modules, in a directory under t/logs:
+#   mpm       event (default) or worker
+#   modules   [ 'ssl', 'http2', ... ]: mod_NAME.so from Debian's module
+#             directory, loaded as NAME_module
+#   cert_name a self-signed certificate for this name is made first, in
+#             $DIR/cert.pem and $DIR/key.pem
+#   listen, body as standalone_server ($DIR, $T)
+# Stopped, by its pid, when the test ends.
+sub httpd_server {
+    my (%a) = @_;
+    my $httpd = config()->{vars}{httpd};
+    my $t     = server_root();
+    my $mods  = '/usr/lib/apache2/modules';
+    my $mpm   = $a{mpm} // 'event';
+    my $dir   = t_logs() . "/httpd-$script-$$";
+    require File::Path;
+    File::Path::remove_tree($dir);
+    File::Path::make_path("$dir/logs", "$dir/htdocs");
+    self_signed_cert($dir, $a{cert_name}) if defined $a{cert_name};
+    my $load = join '', map { "LoadModule ${_}_module $mods/mod_$_.so\n" }
+        'mpm_' . $mpm, qw(authz_core authz_host alias cgid headers), @{ $a{modules} || [] };
+    my $listen = join '', map { "Listen $_\n" } @{ $a{listen} };
+    (my $body = $a{body} // '') =~ s/\$DIR\b/$dir/g;
+    $body =~ s/\$T\b/$t/g;
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die "$conf: $!";
+    print $fh <<"CONF";
+ServerRoot "$dir"
+ServerName localhost
+$load
+LoadModule clientip_module "$t/../.libs/mod_clientip.so"
+$listen
+PidFile "$dir/logs/httpd.pid"
+ErrorLog "$dir/logs/error_log"
+LogLevel info
+DefaultRuntimeDir "$dir/logs"
+ScriptSock "$dir/logs/cgisock"
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MinSpareThreads 8
+MaxSpareThreads 32
+MaxRequestWorkers 32
+DocumentRoot "$dir/htdocs"
+<Directory "$dir/htdocs">
+    Require all granted
+</Directory>
+ScriptAlias /cgi-bin/ "$t/cgi-bin/"
+<Directory "$t/cgi-bin">
+    Options +ExecCGI
+    Require all granted
+</Directory>
+<Location /clientip-info>
+    SetHandler clientip-info
+</Location>
+Header always set X-Seen-Client "expr=%{REMOTE_ADDR}"
+$body
+CONF
+    close $fh or die "$conf: $!";
+
+    my $server = { dir => $dir, conf => $conf, error_log => "$dir/logs/error_log" };
+    push @standalone, $server;   # stopped by standalone_server's END block
+    my $out = _run_quiet($httpd, '-f', $conf, '-k', 'start');
+    my $status = $?;
+    my $deadline = time + 10;
+    until (-s "$dir/logs/httpd.pid" and _all_listening($a{listen})) {
+        if (time > $deadline or $status != 0) {
+            my $log = join "\n", read_lines("$dir/logs/error_log");
+            die "own httpd did not start: $out\n$log\n";
+        }
+        sleep 0.05;
+    }
+    ($server->{pid}) = read_lines("$dir/logs/httpd.pid");
+    return $server;
+}
+
 package ClientIP::Test::Connection;
 
 use strict;
