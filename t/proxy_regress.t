@@ -7,7 +7,9 @@
 #   while PROXY_PROTOCOL_TLV_SSL came from the first;
 # - an SSL TLV with the TLS flag clear forced the scheme to http (wrong for
 #   TLS passthrough to mod_ssl);
-# - apachectl -t accepted ClientIPProxyProtocol On with "ClientIPTrustedProxies none".
+# - apachectl -t accepted ClientIPProxyProtocol On with "ClientIPTrustedProxies none";
+# - where mod_http2 offers h2c, a refusal was logged twice (h2c's peek, then
+#   the HTTP/1.1 read, each ran into the bad header again).
 use strict;
 use warnings;
 use FindBin ();
@@ -36,7 +38,7 @@ unless ($server) {
     diag $@;
     exit 1;
 }
-plan tests => 6;
+plan tests => 7;
 
 {
     my $r = raw_exchange(port => $p_vhost, send => "PROXY TCP4 203.0.113.7", timeout => 10);
@@ -111,4 +113,26 @@ CONF
     ok $status != 0 && $out =~ /ClientIPProxyProtocol On.*ClientIPTrustedProxies/,
        'apachectl -t refuses ClientIPProxyProtocol On with "ClientIPTrustedProxies none"'
         or diag "exit $status: $out";
+}
+
+{
+    # Event MPM with mod_http2 offering h2c on a plain PROXY On listener.
+    my $port = free_port();
+    my $h2 = eval {
+        httpd_server(listen => ["127.0.0.1:$port"], modules => ['http2', 'reqtimeout'],
+                     body => "Protocols h2c http/1.1\nClientIPTrustedProxies 127.0.0.1\n"
+                           . "ClientIPProxyProtocol On\n");
+    };
+    if (!$h2) {
+        fail('own event httpd with mod_http2 started');
+        diag $@;
+    }
+    else {
+        my $r = raw_exchange(port => $port, send => "PROXY TCP4 203.0.113.7 bogus\r\n", timeout => 5);
+        my $lp = $r->{local_port};
+        my @lines = wait_for_log($h2->{error_log}, qr/closing connection from 127\.0\.0\.1:$lp /);
+        sleep 0.3;   # a second line would come right after the first
+        @lines = grep { /closing connection from 127\.0\.0\.1:$lp / } ClientIP::Test::read_lines($h2->{error_log});
+        is scalar(@lines), 1, 'a refusal under h2c is logged once' or diag join "\n", @lines;
+    }
 }
