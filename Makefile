@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean
+.PHONY: all deps run test unit suite clean bench
 
 all: $(MODULE)
 
@@ -42,6 +42,13 @@ t/unit/build/%: t/unit/%.c $(CORE_SRC) $(CORE_HDR) t/unit/cip_test.h
 # The Apache::Test suite alone (module already built, deps installed).
 suite:
 	@scripts/run-tests
+
+# Side-by-side benchmark: no module, mod_remoteip, mod_clientip (bench/run;
+# report in bench/results/latest.md, method in docs/performance.md).
+# BENCH_QUICK=1 make bench for a one-minute run.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build

@@ -975,20 +975,14 @@ static char *format_addr(apr_pool_t *p, const cip_addr *addr)
 
 /* The address of a hop as text. An IPv4 entry as written is already
  * canonical (the parser takes four decimal parts without leading zeros
- * only), so it is copied rather than formatted; anything else is
- * formatted. */
+ * only) and the parser says how long it is, so it is copied rather than
+ * formatted; anything else is formatted. */
 static void hop_text(const cip_hop *hop, char *buf, const char **text, size_t *len)
 {
-    const char *t = hop->text;
-    size_t n = 0;
-    if (cip_addr_is_v4(&hop->endpoint.addr)) {
-        while (n < hop->text_len && ((t[n] >= '0' && t[n] <= '9') || t[n] == '.'))
-            n++;
-        if (n > 0 && (n == hop->text_len || t[n] == ':')) {
-            *text = t;
-            *len = n;
-            return;
-        }
+    if (hop->endpoint.canonical_len > 0) {
+        *text = hop->text;
+        *len = hop->endpoint.canonical_len;
+        return;
     }
     *len = cip_addr_format(&hop->endpoint.addr, buf);
     *text = buf;

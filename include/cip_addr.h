@@ -53,7 +53,10 @@ typedef enum cip_endpoint_status {
 
 typedef struct cip_endpoint {
     cip_addr addr;
-    uint16_t port; /* 0 when the entry carried none */
+    uint16_t port;         /* 0 when the entry carried none */
+    uint8_t canonical_len; /* > 0: the entry's first canonical_len bytes are the
+                              address in canonical text (an IPv4 dotted quad),
+                              so it can be copied instead of formatted */
 } cip_endpoint;
 
 cip_endpoint_status cip_endpoint_parse(const char *text, size_t len, cip_endpoint *out);

@@ -30,27 +30,42 @@ void cip_addr_from_v6_bytes(cip_addr *out, const uint8_t bytes[16])
 }
 
 /* Four decimal parts 0-255, no leading zeros (so "010" can never be read as
- * octal by anyone downstream), no signs, no short forms like "127.1". */
+ * octal by anyone downstream), no signs, no short forms like "127.1".
+ * One pass over the text: this runs for every list entry. Returns where
+ * the address ends (end, ':' or anything else for the caller to judge), or
+ * NULL when no IPv4 address starts at p. */
+static const char *scan_v4(const char *p, const char *end, uint8_t out[4])
+{
+    for (int part = 0;; part++) {
+        if (p == end)
+            return NULL;
+        unsigned digit = (unsigned)(unsigned char)*p - '0';
+        if (digit > 9)
+            return NULL;
+        unsigned value = digit;
+        if (++p < end && (digit = (unsigned)(unsigned char)*p - '0') <= 9) {
+            if (value == 0)
+                return NULL; /* leading zero */
+            value = value * 10 + digit;
+            if (++p < end && (digit = (unsigned)(unsigned char)*p - '0') <= 9) {
+                value = value * 10 + digit;
+                if (value > 255)
+                    return NULL;
+                p++;
+            }
+        }
+        out[part] = (uint8_t)value;
+        if (part == 3)
+            return p;
+        if (p == end || *p != '.')
+            return NULL;
+        p++;
+    }
+}
+
 static int parse_v4(const char *p, const char *end, uint8_t out[4])
 {
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (p == end || *p != '.')
-                return 0;
-            p++;
-        }
-        const char *digits = p;
-        unsigned value = 0;
-        while (p < end && *p >= '0' && *p <= '9' && p - digits < 3) {
-            value = value * 10 + (unsigned)(*p - '0');
-            p++;
-        }
-        size_t ndigits = (size_t)(p - digits);
-        if (ndigits == 0 || value > 255 || (ndigits > 1 && digits[0] == '0'))
-            return 0;
-        out[part] = (uint8_t)value;
-    }
-    return p == end;
+    return scan_v4(p, end, out) == end;
 }
 
 static int hex_value(char c)
@@ -255,34 +270,23 @@ static int parse_port(const char *p, const char *end, uint16_t *port)
     return 1;
 }
 
-/* The longest run of IPv4 text at p (digits and dots), for the fast path. */
-static const char *v4_text_end(const char *p, const char *end)
-{
-    while (p < end && ((*p >= '0' && *p <= '9') || *p == '.'))
-        p++;
-    return p;
-}
-
 cip_endpoint_status cip_endpoint_parse(const char *text, size_t len, cip_endpoint *out)
 {
     const char *end = text + len;
     out->port = 0;
+    out->canonical_len = 0;
     if (len == 0)
         return CIP_ENDPOINT_EMPTY;
 
     /* Most entries are "a.b.c.d" or "a.b.c.d:port": one scan, no search. */
-    const char *v4_end = v4_text_end(text, end);
-    if (v4_end == end || (*v4_end == ':' && v4_end > text && v4_end[-1] != ':' &&
-                          v4_text_end(v4_end + 1, end) == end)) {
-        uint8_t v4[4];
-        if (parse_v4(text, v4_end, v4)) {
-            if (v4_end != end && !parse_port(v4_end + 1, end, &out->port))
-                return CIP_ENDPOINT_BAD_PORT;
-            cip_addr_from_v4_bytes(&out->addr, v4);
-            return CIP_ENDPOINT_OK;
-        }
-        if (v4_end == end && memchr(text, ':', len) == NULL)
-            return CIP_ENDPOINT_BAD_ADDR;
+    uint8_t v4[4];
+    const char *after = scan_v4(text, end, v4);
+    if (after != NULL && (after == end || *after == ':')) {
+        if (after != end && !parse_port(after + 1, end, &out->port))
+            return CIP_ENDPOINT_BAD_PORT;
+        cip_addr_from_v4_bytes(&out->addr, v4);
+        out->canonical_len = (uint8_t)(after - text);
+        return CIP_ENDPOINT_OK;
     }
 
     if (text[0] == '[') {
@@ -298,17 +302,11 @@ cip_endpoint_status cip_endpoint_parse(const char *text, size_t len, cip_endpoin
         return CIP_ENDPOINT_OK;
     }
 
+    /* Not IPv4 (with or without a port): only a bare IPv6 address, with two
+     * or more colons, is left. One colon would have been IPv4 with a port. */
     const char *colon = memchr(text, ':', len);
-    if (colon != NULL && memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL) {
-        /* Exactly one colon: IPv4 with a port. */
-        uint8_t v4[4];
-        if (!parse_v4(text, colon, v4))
-            return CIP_ENDPOINT_BAD_ADDR;
-        if (!parse_port(colon + 1, end, &out->port))
-            return CIP_ENDPOINT_BAD_PORT;
-        cip_addr_from_v4_bytes(&out->addr, v4);
-        return CIP_ENDPOINT_OK;
-    }
+    if (colon == NULL || memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL)
+        return CIP_ENDPOINT_BAD_ADDR;
     return cip_addr_parse(text, len, &out->addr) ? CIP_ENDPOINT_OK : CIP_ENDPOINT_BAD_ADDR;
 }
 

@@ -245,9 +245,14 @@ cip_endpoint_status cip_forwarded_node(const cip_fwd_value *value, cip_endpoint 
         return CIP_ENDPOINT_UNKNOWN;
     if (node[0] == '_')
         return is_obfuscated(node, name_len) ? CIP_ENDPOINT_OBFUSCATED : CIP_ENDPOINT_BAD_ADDR;
-    if (obfuscated_port) /* the address stands, the port stays unknown */
-        return cip_endpoint_parse(node, name_len, out);
-    return cip_endpoint_parse(node, len, out);
+    cip_endpoint_status st = obfuscated_port /* the address stands, the port stays unknown */
+                                 ? cip_endpoint_parse(node, name_len, out)
+                                 : cip_endpoint_parse(node, len, out);
+    /* canonical_len describes the unescaped copy; the value as written only
+     * reads the same when it holds no escapes. */
+    if (value->quoted && memchr(value->text, '\\', value->len) != NULL)
+        out->canonical_len = 0;
+    return st;
 }
 
 typedef struct fwd_source {

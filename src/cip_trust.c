@@ -377,8 +377,13 @@ const cip_prefix *cip_trust_lookup(const cip_trust *trust, const cip_addr *addr)
         const trie_node *node = &trust->nodes[at];
         at = node->child[key_bit(&key, node->bit)];
     }
+    /* The one masked compare, on the words already loaded. */
     const cip_prefix *leaf = &trust->prefixes[at & ~LEAF_FLAG];
-    return prefix_contains(leaf, addr) ? leaf : NULL;
+    key128 net = key_of(&leaf->addr);
+    unsigned len = leaf->prefix_len;
+    uint64_t hi_mask = len >= 64 ? ~(uint64_t)0 : len == 0 ? 0 : ~(uint64_t)0 << (64 - len);
+    uint64_t lo_mask = len <= 64 ? 0 : len == 128 ? ~(uint64_t)0 : ~(uint64_t)0 << (128 - len);
+    return ((key.hi ^ net.hi) & hi_mask) == 0 && ((key.lo ^ net.lo) & lo_mask) == 0 ? leaf : NULL;
 }
 
 size_t cip_trust_count(const cip_trust *trust)
