@@ -4,7 +4,7 @@
 APXS      ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null || echo apxs)
 CC        ?= cc
 CORE_SRC  := src/cip_addr.c src/cip_trust.c src/cip_list.c src/cip_forwarded.c src/cip_origin.c src/cip_proxy.c
-CORE_HDR  := $(wildcard include/*.h)
+CORE_HDR  := $(wildcard include/*.h src/*.h)
 MODULE    := .libs/mod_clientip.so
 CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iinclude
 UNIT_SRC  := $(wildcard t/unit/test_*.c)

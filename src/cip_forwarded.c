@@ -3,6 +3,8 @@
  * then walked right to left by the shared walk of cip_list. */
 #include "cip_forwarded.h"
 
+#include "cip_text.h"
+
 #include <string.h>
 
 /* RFC 9110 tchar. */
@@ -16,32 +18,6 @@ static int is_tchar(unsigned char c)
 static int is_space(char c)
 {
     return c == ' ' || c == '\t';
-}
-
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static int same_name(const char *a, const char *b, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (lower(a[i]) != lower(b[i]))
-            return 0;
-    return 1;
-}
-
-static int name_is(const char *name, size_t len, const char *word)
-{
-    size_t i = 0;
-    for (; i < len && word[i] != '\0'; i++) {
-        char c = name[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != word[i])
-            return 0;
-    }
-    return i == len && word[i] == '\0';
 }
 
 /* One quoted-string starting at value[*pos] == '"'. On success *pos is
@@ -120,7 +96,8 @@ cip_fwd_status cip_forwarded_parse(const char *value, size_t len, cip_forwarded 
             if (pairs == CIP_FWD_MAX_PAIRS)
                 return fail(out, CIP_FWD_TOO_MANY_PAIRS, name);
             for (size_t i = 0; i < pairs; i++)
-                if (name_lens[i] == name_len && same_name(names[i], value + name, name_len))
+                if (name_lens[i] == name_len &&
+                    cip_equals_ignore_case(names[i], value + name, name_len))
                     return fail(out, CIP_FWD_DUPLICATE, name);
             names[pairs] = value + name;
             name_lens[pairs++] = name_len;
@@ -140,13 +117,13 @@ cip_fwd_status cip_forwarded_parse(const char *value, size_t len, cip_forwarded 
             }
 
             cip_fwd_value *slot = NULL;
-            if (name_is(value + name, name_len, "for"))
+            if (cip_equals_word(value + name, name_len, "for"))
                 slot = &el.for_node;
-            else if (name_is(value + name, name_len, "by"))
+            else if (cip_equals_word(value + name, name_len, "by"))
                 slot = &el.by;
-            else if (name_is(value + name, name_len, "proto"))
+            else if (cip_equals_word(value + name, name_len, "proto"))
                 slot = &el.proto;
-            else if (name_is(value + name, name_len, "host"))
+            else if (cip_equals_word(value + name, name_len, "host"))
                 slot = &el.host;
             if (slot != NULL)
                 *slot = v;
@@ -241,7 +218,7 @@ cip_endpoint_status cip_forwarded_node(const cip_fwd_value *value, cip_endpoint 
     if (obfuscated_port && !is_obfuscated(port, port_len))
         return CIP_ENDPOINT_BAD_PORT;
 
-    if (name_is(node, name_len, "unknown"))
+    if (cip_equals_word(node, name_len, "unknown"))
         return CIP_ENDPOINT_UNKNOWN;
     if (node[0] == '_')
         return is_obfuscated(node, name_len) ? CIP_ENDPOINT_OBFUSCATED : CIP_ENDPOINT_BAD_ADDR;

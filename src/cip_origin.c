@@ -4,34 +4,22 @@
 #include "cip_origin.h"
 
 #include "cip_addr.h"
+#include "cip_text.h"
 
 #include <string.h>
 
-static int equals_ignore_case(const char *text, size_t len, const char *word)
-{
-    size_t i = 0;
-    for (; i < len && word[i] != '\0'; i++) {
-        char c = text[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != word[i])
-            return 0;
-    }
-    return i == len && word[i] == '\0';
-}
-
 cip_scheme cip_origin_scheme(const char *text, size_t len)
 {
-    if (equals_ignore_case(text, len, "https"))
+    if (cip_equals_word(text, len, "https"))
         return CIP_SCHEME_HTTPS;
-    if (equals_ignore_case(text, len, "http"))
+    if (cip_equals_word(text, len, "http"))
         return CIP_SCHEME_HTTP;
     return CIP_SCHEME_NONE;
 }
 
 int cip_origin_flag_on(const char *text, size_t len)
 {
-    return equals_ignore_case(text, len, "on");
+    return cip_equals_word(text, len, "on");
 }
 
 int cip_origin_port(const char *text, size_t len, uint16_t *port)

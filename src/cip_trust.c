@@ -10,6 +10,8 @@
  * tries so that an IPv6 entry such as ::/0 never matches an IPv4 peer. */
 #include "cip_trust.h"
 
+#include "cip_text.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,19 +161,6 @@ static const struct {
     {"all", {"0.0.0.0/0", "::/0"}},
 };
 
-static int equals_ignore_case(const char *text, size_t len, const char *word)
-{
-    size_t i = 0;
-    for (; i < len && word[i] != '\0'; i++) {
-        char c = text[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != word[i])
-            return 0;
-    }
-    return i == len && word[i] == '\0';
-}
-
 /* Prefix length: decimal without a leading zero, at most max. */
 static int parse_prefix_len(const char *p, const char *end, unsigned max, unsigned *out)
 {
@@ -195,7 +184,7 @@ cip_spec_status cip_trust_add_spec(cip_trust *trust, const char *text, size_t le
     if (trust->built)
         return CIP_SPEC_FROZEN;
     for (size_t k = 0; k < sizeof keywords / sizeof keywords[0]; k++) {
-        if (!equals_ignore_case(text, len, keywords[k].name))
+        if (!cip_equals_word(text, len, keywords[k].name))
             continue;
         for (size_t s = 0; s < 4 && keywords[k].specs[s] != NULL; s++) {
             cip_spec_status st =
