@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench
+.PHONY: all deps run test unit suite clean bench install uninstall
 
 all: $(MODULE)
 
@@ -42,6 +42,14 @@ t/unit/build/%: t/unit/%.c $(CORE_SRC) $(CORE_HDR) t/unit/cip_test.h
 # The Apache::Test suite alone (module already built, deps installed).
 suite:
 	@scripts/run-tests
+
+# Install the built module and its configuration (Debian: mods-available, for
+# a2enmod clientip; RHEL: conf.modules.d and conf.d). DESTDIR stages.
+install:
+	@DESTDIR="$(DESTDIR)" APXS="$(APXS)" scripts/install-module install
+
+uninstall:
+	@DESTDIR="$(DESTDIR)" APXS="$(APXS)" scripts/install-module uninstall
 
 # Side-by-side benchmark: no module, mod_remoteip, mod_clientip (bench/run;
 # report in bench/results/latest.md, method in docs/performance.md).
