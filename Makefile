@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench install uninstall
+.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay
 
 all: $(MODULE)
 
@@ -27,9 +27,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-demo
 
-# Unit tests of the cores (no httpd), then the Apache::Test suite.
+# Unit tests of the cores (no httpd), the fuzz corpora replayed under
+# ASan/UBSan (no fuzzing), then the Apache::Test suite.
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit fuzz-replay
 	@scripts/run-tests
 
 unit: $(UNIT_BIN)
@@ -50,6 +51,13 @@ install:
 
 uninstall:
 	@DESTDIR="$(DESTDIR)" APXS="$(APXS)" scripts/install-module uninstall
+
+# libFuzzer, FUZZ_SECONDS (default 60) per target (docs/fuzzing.md).
+fuzz:
+	@fuzz/run
+
+fuzz-replay:
+	@scripts/fuzz-replay
 
 # Side-by-side benchmark: no module, mod_remoteip, mod_clientip (bench/run;
 # report in bench/results/latest.md, method in docs/performance.md).
