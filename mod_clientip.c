@@ -504,11 +504,6 @@ static apr_status_t refuse_connection(ap_filter_t *f, proxy_ctx *ctx, const char
     return APR_ECONNABORTED;
 }
 
-static const char *endpoint_port_text(apr_pool_t *p, uint16_t port)
-{
-    return apr_itoa(p, port);
-}
-
 static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name,
                         cip_proxy_tlv_form form, const unsigned char *data, size_t len,
                         uint64_t number);
@@ -532,11 +527,11 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
         pp->src.addr = res->src;
         pp->src.port = res->src_port;
         pp->src_ip = format_addr(p, &res->src);
-        pp->src_port = endpoint_port_text(p, res->src_port);
+        pp->src_port = apr_itoa(p, res->src_port);
         ENV_PAIR("PROXY_PROTOCOL_ADDR", pp->src_ip);
         ENV_PAIR("PROXY_PROTOCOL_PORT", pp->src_port);
         ENV_PAIR("PROXY_PROTOCOL_SERVER_ADDR", format_addr(p, &res->dst));
-        ENV_PAIR("PROXY_PROTOCOL_SERVER_PORT", endpoint_port_text(p, res->dst_port));
+        ENV_PAIR("PROXY_PROTOCOL_SERVER_PORT", apr_itoa(p, res->dst_port));
     }
 
     /* TLVs: each type once (the first one counts), sub-TLVs of SSL included. */

@@ -75,11 +75,6 @@ static int prefix_is_v4(const cip_prefix *p)
     return p->prefix_len >= V4_BASE_LEN && cip_addr_is_v4(&p->addr);
 }
 
-static int addr_bit(const cip_addr *a, unsigned bit)
-{
-    return (a->bytes[bit >> 3] >> (7 - (bit & 7))) & 1;
-}
-
 /* Clear the bits below prefix_len; answer whether any was set. */
 static int mask_host_bits(cip_addr *a, unsigned prefix_len)
 {
@@ -276,7 +271,8 @@ static uint32_t build_subtrie(cip_trust *t, size_t lo, size_t hi)
     size_t left = lo, right = hi - 1; /* find the first member with that bit set */
     while (left < right) {
         size_t mid = left + (right - left) / 2;
-        if (addr_bit(&t->prefixes[mid].addr, bit))
+        key128 key = key_of(&t->prefixes[mid].addr);
+        if (key_bit(&key, bit))
             right = mid;
         else
             left = mid + 1;

@@ -18,8 +18,6 @@ use IO::Socket::IP ();
 use Time::HiRes qw(time);
 
 my $httpd  = Apache::Test::config()->{vars}{httpd};
-my $module = server_root() . '/../.libs/mod_clientip.so';
-my $mods   = '/usr/lib/apache2/modules';
 
 my $dir = tempdir('clientip-config-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/logs";
@@ -47,18 +45,7 @@ my $n = 0;
 sub config_test {
     my ($body) = @_;
     my $conf = sprintf '%s/conf/case%02d.conf', $dir, ++$n;
-    write_file($conf, <<"EOF");
-ServerRoot "$dir"
-ServerName localhost
-LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule clientip_module "$module"
-Listen 127.0.0.1:$port
-PidFile "$dir/logs/httpd.pid"
-ErrorLog "$dir/logs/error_log"
-DefaultRuntimeDir "$dir/logs"
-$body
-EOF
+    write_file($conf, minimal_config(dir => $dir, port => $port, body => $body));
     my $t0 = time;
     my $out = qx{"$httpd" -t -f "$conf" 2>&1};
     my $status = $? >> 8;

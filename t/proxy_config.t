@@ -17,8 +17,6 @@ use ClientIP::Test;
 use File::Temp qw(tempdir);
 
 my $httpd  = Apache::Test::config()->{vars}{httpd};
-my $module = server_root() . '/../.libs/mod_clientip.so';
-my $mods   = '/usr/lib/apache2/modules';
 my $dir    = tempdir('clientip-ppconfig-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/logs";
 mkdir "$dir/conf";
@@ -31,18 +29,7 @@ sub write_conf {
     my $name = sprintf 'case%02d', ++$n;
     my $conf = "$dir/conf/$name.conf";
     open my $fh, '>', $conf or die "$conf: $!";
-    print $fh <<"EOF";
-ServerRoot "$dir"
-ServerName localhost
-LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule clientip_module "$module"
-Listen 127.0.0.1:$port
-PidFile "$dir/logs/$name.pid"
-ErrorLog "$dir/logs/$name.error_log"
-DefaultRuntimeDir "$dir/logs"
-$body
-EOF
+    print $fh minimal_config(dir => $dir, port => $port, name => $name, body => $body);
     close $fh or die "$conf: $!";
     return $conf;
 }

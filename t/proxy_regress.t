@@ -91,21 +91,9 @@ for my $order ([0, 1], [1, 0]) {
     my $dir = File::Temp::tempdir(CLEANUP => 1);
     mkdir "$dir/logs";
     my $conf = "$dir/httpd.conf";
-    my $mods = '/usr/lib/apache2/modules';
-    my $t = server_root();
     open my $fh, '>', $conf or die $!;
-    print $fh <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
-LoadModule authz_core_module $mods/mod_authz_core.so
-LoadModule clientip_module "$t/../.libs/mod_clientip.so"
-Listen 127.0.0.1:@{[free_port()]}
-PidFile "$dir/logs/httpd.pid"
-ErrorLog "$dir/logs/error_log"
-ClientIPTrustedProxies none
-ClientIPProxyProtocol On
-CONF
+    print $fh minimal_config(dir => $dir, port => free_port(),
+                             body => "ClientIPTrustedProxies none\nClientIPProxyProtocol On");
     close $fh;
     my $httpd = Apache::Test::config()->{vars}{httpd};
     my $out = qx{"$httpd" -t -f "$conf" 2>&1};

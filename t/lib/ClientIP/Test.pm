@@ -31,7 +31,7 @@ our @EXPORT = qw(
     untrusted trusted
     env_ok changed unchanged PEER_PORT
     free_port standalone_server
-    nginx_binary nginx_server curl_request
+    find_binary minimal_config nginx_binary nginx_server curl_request
 );
 
 # Source addresses. The server listens on 0.0.0.0 (Apache::Test's choice);
@@ -351,13 +351,43 @@ END {
 
 # ---- nginx in front (t/nginx.t) ------------------------------------------------
 
-# The nginx executable, or undef when it is not installed (scripts/install-deps
-# installs it).
-sub nginx_binary {
+# An executable by name (nginx, haproxy, ...) from the sbin directories or
+# PATH, or undef when it is not installed (scripts/install-deps installs what
+# the suite uses).
+sub find_binary {
+    my ($name) = @_;
     for my $dir ('/usr/sbin', '/usr/local/sbin', split /:/, $ENV{PATH} // '') {
-        return "$dir/nginx" if $dir ne '' and -x "$dir/nginx" and !-d _;
+        return "$dir/$name" if $dir ne '' and -x "$dir/$name" and !-d _;
     }
     return undef;
+}
+
+sub nginx_binary   { find_binary('nginx') }
+sub haproxy_binary { find_binary('haproxy') }
+
+# The text of a minimal httpd configuration that loads mod_clientip (prefork,
+# authz_core), for `apache2 -t` and start-up checks:
+#   dir    its ServerRoot (logs/ inside it holds the pid file and error log)
+#   port   the 127.0.0.1 port to Listen on
+#   name   file name stem of the pid file and error log (default httpd / error_log)
+#   body   appended at the end
+sub minimal_config {
+    my (%a) = @_;
+    my $mods = '/usr/lib/apache2/modules';
+    my $module = server_root() . '/../.libs/mod_clientip.so';
+    my ($pid, $log) = defined $a{name} ? ("$a{name}.pid", "$a{name}.error_log")
+                                        : ('httpd.pid', 'error_log');
+    return <<"CONF" . ($a{body} // '') . "\n";
+ServerRoot "$a{dir}"
+ServerName localhost
+LoadModule mpm_prefork_module $mods/mod_mpm_prefork.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule clientip_module "$module"
+Listen 127.0.0.1:$a{port}
+PidFile "$a{dir}/logs/$pid"
+ErrorLog "$a{dir}/logs/$log"
+DefaultRuntimeDir "$a{dir}/logs"
+CONF
 }
 
 # Starts an unprivileged nginx with a config of the test's own, in a fresh
@@ -849,13 +879,6 @@ sub curl_run {
 }
 
 # ---- HAProxy in front (t/proxy_haproxy.t, t/proxy_tls.t) ------------------------
-
-sub haproxy_binary {
-    for my $dir ('/usr/sbin', '/usr/local/sbin', split /:/, $ENV{PATH} // '') {
-        return "$dir/haproxy" if $dir ne '' and -x "$dir/haproxy" and !-d _;
-    }
-    return undef;
-}
 
 # Starts an unprivileged HAProxy (daemon, no "user" directive) with a config
 # of the test's own in a fresh directory under t/logs (kept for inspection):
