@@ -119,6 +119,10 @@ typedef struct clientip_result {
     const char *host_from;
     apr_port_t port;           /* the port URLs use, 0: httpd's own choice */
     const char *origin_note;   /* forwarded values that were refused, for the trail */
+    /* r->useragent_addr and r->useragent_ip when the module changed them:
+     * kept here so the request costs one allocation. */
+    apr_sockaddr_t client_addr;
+    char client_ip[CIP_ADDR_TEXT_MAX];
 } clientip_result;
 
 static clientip_server_conf *server_conf(const server_rec *s)
@@ -929,11 +933,13 @@ static int sockaddr_to_cip(const apr_sockaddr_t *sa, cip_addr *out)
     return 0;
 }
 
-/* An apr_sockaddr_t for the client, filled field by field as
- * apr_sockaddr_info_get would, but without its resolver: no DNS, ever. */
-static apr_sockaddr_t *make_sockaddr(apr_pool_t *p, const cip_endpoint *ep, const char *ip)
+/* r->useragent_addr for the client: res->client_addr (zeroed with the
+ * result) filled field by field as apr_sockaddr_info_get would, but
+ * without its resolver: no DNS, ever. */
+static apr_sockaddr_t *client_sockaddr(apr_pool_t *p, clientip_result *res,
+                                       const cip_endpoint *ep, const char *ip)
 {
-    apr_sockaddr_t *sa = apr_pcalloc(p, sizeof *sa);
+    apr_sockaddr_t *sa = &res->client_addr;
     sa->pool = p;
     sa->hostname = (char *)ip;
     sa->port = ep->port;
@@ -985,29 +991,72 @@ static void hop_text(const cip_hop *hop, char *buf, const char **text, size_t *l
 
 /* SPEC "CLIENTIP_PROXIES": the peer and every trusted entry passed before
  * the client, in chain order (farthest first, nearest last). */
-static const char *join_proxies(request_rec *r, const clientip_result *res)
+static const char *join_proxies(request_rec *r, const clientip_result *res, const cip_hop *hops)
 {
-    char bufs[CIP_LIST_MAX_HOPS][CIP_ADDR_TEXT_MAX];
-    const char *text[CIP_LIST_MAX_HOPS];
     /* Nearest last: the PROXY source (when the walk went through it), then the peer. */
     const char *base = res->from_proxy
                            ? apr_pstrcat(r->pool, res->proxy->src_ip, ", ", res->peer_ip, NULL)
                            : res->peer_ip;
-    size_t len[CIP_LIST_MAX_HOPS], total = strlen(base) + 1;
+    size_t base_len = strlen(base) + 1;
     size_t n = res->hop_count - 1; /* the last hop is the client */
-    for (size_t i = 0; i < n; i++) {
-        hop_text(&res->hops[i], bufs[i], &text[i], &len[i]);
+    char *joined, *p;
+
+    /* Usually the passed entries stand in the header just as they are to
+     * be listed: canonical IPv4 text separated by ", ". Then they are one
+     * stretch of the header, copied whole. */
+    size_t i = 0;
+    while (i < n && hops[i].endpoint.canonical_len == hops[i].text_len &&
+           (i + 1 == n || (hops[i].text - hops[i + 1].text == (ptrdiff_t)hops[i + 1].text_len + 2 &&
+                           hops[i].text[-2] == ',' && hops[i].text[-1] == ' ')))
+        i++;
+    if (i == n && n > 0) {
+        size_t span = (size_t)(hops[0].text + hops[0].text_len - hops[n - 1].text);
+        joined = apr_palloc(r->pool, span + 2 + base_len);
+        memcpy(joined, hops[n - 1].text, span);
+        memcpy(joined + span, ", ", 2);
+        memcpy(joined + span + 2, base, base_len);
+        return joined;
+    }
+
+    char bufs[CIP_LIST_MAX_HOPS][CIP_ADDR_TEXT_MAX];
+    const char *text[CIP_LIST_MAX_HOPS];
+    size_t len[CIP_LIST_MAX_HOPS], total = base_len;
+    for (i = 0; i < n; i++) {
+        hop_text(&hops[i], bufs[i], &text[i], &len[i]);
         total += len[i] + 2;
     }
-    char *joined = apr_palloc(r->pool, total), *p = joined;
-    for (size_t i = n; i-- > 0;) {
+    joined = p = apr_palloc(r->pool, total);
+    for (i = n; i-- > 0;) {
         memcpy(p, text[i], len[i]);
         p += len[i];
         *p++ = ',';
         *p++ = ' ';
     }
-    strcpy(p, base);
+    memcpy(p, base, base_len);
     return joined;
+}
+
+/* Give a request header a new value. The header's entry is changed in
+ * place, which keeps the table's index (it is by key) valid and skips
+ * apr_table_setn's search of the whole table; httpd has merged repeated
+ * header lines into one entry already. Should the table hold the name
+ * twice all the same, apr_table_setn replaces them all. */
+static void replace_header(apr_table_t *headers, const char *name, const char *old_value,
+                           const char *value)
+{
+    const apr_array_header_t *arr = apr_table_elts(headers);
+    apr_table_entry_t *e = (apr_table_entry_t *)arr->elts, *found = NULL;
+    for (int i = 0; i < arr->nelts; i++) {
+        if (e[i].val == old_value && found == NULL)
+            found = &e[i];
+        else if (found != NULL && e[i].key_checksum == found->key_checksum &&
+                 strcasecmp(e[i].key, name) == 0)
+            found = NULL, i = arr->nelts; /* a second entry: leave it to APR */
+    }
+    if (found != NULL)
+        found->val = (char *)value;
+    else
+        apr_table_setn(headers, name, value);
 }
 
 /* Apply a walk's result: client address, proxies passed, the header minus
@@ -1026,20 +1075,22 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
 
     /* The client is the last entry taken. */
     const cip_hop *client = &walk->hops[walk->hop_count - 1];
-    char buf[CIP_ADDR_TEXT_MAX];
     const char *text;
     size_t text_len;
-    hop_text(client, buf, &text, &text_len);
-    r->useragent_ip = apr_pstrmemdup(r->pool, text, text_len);
-    r->useragent_addr = make_sockaddr(r->pool, &client->endpoint, r->useragent_ip);
-    res->proxies = join_proxies(r, res);
+    hop_text(client, res->client_ip, &text, &text_len);
+    if (text != res->client_ip)
+        memcpy(res->client_ip, text, text_len);
+    res->client_ip[text_len] = '\0';
+    r->useragent_ip = res->client_ip;
+    r->useragent_addr = client_sockaddr(r->pool, res, &client->endpoint, r->useragent_ip);
+    res->proxies = join_proxies(r, res, walk->hops);
     res->source = conf->header_name;
 
     /* SPEC: consumed entries leave the header; the untrusted left part stays. */
     if (walk->keep_len == 0)
         apr_table_unset(r->headers_in, conf->header_name);
     else if (walk->keep_len < len)
-        apr_table_setn(r->headers_in, conf->header_name,
+        replace_header(r->headers_in, conf->header_name, value,
                        apr_pstrmemdup(r->pool, value, walk->keep_len));
     if (conf->proxies_header != NULL)
         apr_table_setn(r->headers_in, conf->proxies_header, res->proxies);
@@ -1457,7 +1508,7 @@ static int clientip_post_read_request(request_rec *r)
         res->from_proxy = 1;
         res->src_trusted_by = walk_trusted = cs->src_trusted_by;
         r->useragent_ip = (char *)res->proxy->src_ip;
-        r->useragent_addr = make_sockaddr(r->pool, &res->proxy->src, r->useragent_ip);
+        r->useragent_addr = client_sockaddr(r->pool, res, &res->proxy->src, r->useragent_ip);
         res->source = "proxy_protocol";
         res->proxies = res->peer_ip;
     }

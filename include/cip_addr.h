@@ -26,6 +26,19 @@ int cip_addr_is_v4(const cip_addr *addr);
 void cip_addr_from_v4_bytes(cip_addr *out, const uint8_t bytes[4]);
 void cip_addr_from_v6_bytes(cip_addr *out, const uint8_t bytes[16]);
 
+/* Build from an IPv4 address as a host-order value (192.0.2.1 is
+ * 0xc0000201). Inline: the list walk does it for every entry. */
+static inline void cip_addr_from_v4_value(cip_addr *out, uint32_t v4)
+{
+    for (int i = 0; i < 10; i++)
+        out->bytes[i] = 0;
+    out->bytes[10] = out->bytes[11] = 0xff;
+    out->bytes[12] = (uint8_t)(v4 >> 24);
+    out->bytes[13] = (uint8_t)(v4 >> 16);
+    out->bytes[14] = (uint8_t)(v4 >> 8);
+    out->bytes[15] = (uint8_t)v4;
+}
+
 /* Parse exactly the text [text, text+len) as an IPv4 or IPv6 address.
  * Returns 1 and fills *out on success, 0 on anything else (no partial
  * matches, no surrounding spaces, no brackets, no zone id). */

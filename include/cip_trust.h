@@ -52,6 +52,9 @@ int cip_trust_build(cip_trust *trust);
 /* The trusted network that contains addr, or NULL. The table must be
  * built; a NULL table trusts nothing. */
 const cip_prefix *cip_trust_lookup(const cip_trust *trust, const cip_addr *addr);
+/* The same for an IPv4 address given as a host-order 32-bit value
+ * (192.0.2.1 is 0xc0000201). */
+const cip_prefix *cip_trust_lookup_v4(const cip_trust *trust, uint32_t v4);
 
 /* Networks kept after build (covered ones are dropped) and bytes held. */
 size_t cip_trust_count(const cip_trust *trust);

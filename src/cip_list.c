@@ -18,54 +18,69 @@ static size_t trimmed_length(const char *value, size_t len)
     return len;
 }
 
-void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
-                      const cip_trust *trust, int recursive, cip_walk *out)
+static void walk_begin(cip_walk *out, size_t value_len)
 {
-    cip_entry entry;
     out->hop_count = 0;
     out->bad_entry = NULL;
     out->bad_entry_len = 0;
     out->bad_status = CIP_ENDPOINT_OK;
     out->keep_len = value_len;
+}
 
-    for (;;) {
-        if (out->hop_count == CIP_LIST_MAX_HOPS) {
-            out->stop = CIP_WALK_HOP_LIMIT;
-            return;
-        }
+/* The trust rules of SPEC "ClientIPRecursive", for one entry taken from
+ * the right: 1 to go on to the next entry, 0 when the walk ends here
+ * (out->stop says why). v4 is the entry's IPv4 address in host order when
+ * is_v4, which spares the lookup the 128-bit form. */
+static int walk_take(cip_walk *out, const cip_entry *entry, const cip_trust *trust, int recursive,
+                     int is_v4, uint32_t v4)
+{
+    if (entry->status != CIP_ENDPOINT_OK) {
+        out->stop = CIP_WALK_INVALID_ENTRY;
+        out->bad_status = entry->status;
+        out->bad_entry = entry->text;
+        out->bad_entry_len = entry->text_len;
+        return 0;
+    }
+    cip_hop *hop = &out->hops[out->hop_count++];
+    hop->endpoint = entry->endpoint;
+    hop->trusted_by = NULL;
+    hop->text = entry->text;
+    hop->text_len = entry->text_len;
+    out->keep_len = entry->keep_len;
+    if (!recursive) {
+        out->stop = CIP_WALK_NOT_RECURSIVE;
+        return 0;
+    }
+    hop->trusted_by = is_v4 ? cip_trust_lookup_v4(trust, v4)
+                            : cip_trust_lookup(trust, &hop->endpoint.addr);
+    if (hop->trusted_by == NULL) {
+        out->stop = CIP_WALK_UNTRUSTED;
+        return 0;
+    }
+    if (entry->leftmost) {
+        out->stop = CIP_WALK_ALL_TRUSTED;
+        return 0;
+    }
+    if (out->hop_count == CIP_LIST_MAX_HOPS) {
+        out->stop = CIP_WALK_HOP_LIMIT;
+        return 0;
+    }
+    return 1;
+}
+
+void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
+                      const cip_trust *trust, int recursive, cip_walk *out)
+{
+    cip_entry entry;
+    walk_begin(out, value_len);
+    do {
         if (!next(source, &entry)) {
             /* Only a source that hands out nothing at all gets here. */
             out->stop = CIP_WALK_INVALID_ENTRY;
             out->bad_status = CIP_ENDPOINT_EMPTY;
             return;
         }
-        if (entry.status != CIP_ENDPOINT_OK) {
-            out->stop = CIP_WALK_INVALID_ENTRY;
-            out->bad_status = entry.status;
-            out->bad_entry = entry.text;
-            out->bad_entry_len = entry.text_len;
-            return;
-        }
-        cip_hop *hop = &out->hops[out->hop_count++];
-        hop->endpoint = entry.endpoint;
-        hop->trusted_by = NULL;
-        hop->text = entry.text;
-        hop->text_len = entry.text_len;
-        out->keep_len = entry.keep_len;
-        if (!recursive) {
-            out->stop = CIP_WALK_NOT_RECURSIVE;
-            return;
-        }
-        hop->trusted_by = cip_trust_lookup(trust, &hop->endpoint.addr);
-        if (hop->trusted_by == NULL) {
-            out->stop = CIP_WALK_UNTRUSTED;
-            return;
-        }
-        if (entry.leftmost) {
-            out->stop = CIP_WALK_ALL_TRUSTED;
-            return;
-        }
-    }
+    } while (walk_take(out, &entry, trust, recursive, 0, 0));
 }
 
 /* X-Forwarded-For source: [value, end) is what is still unread. */
@@ -101,11 +116,91 @@ static int xff_next(void *state, cip_entry *entry)
     return 1;
 }
 
+/* The common entry, a bare dotted IPv4 address, read from its right end:
+ * [begin, end) is the unread value with trailing spaces gone. Returns where
+ * the address starts and its value (host order) in *v4, or NULL when the
+ * text just left of end is not a strict dotted quad; the caller then checks
+ * that a separator precedes it, and otherwise hands the entry to the
+ * general parser, which decides. Same rules as cip_endpoint_parse: four
+ * decimal parts of at most 255, no leading zeros.
+ *
+ * `bounded` is a constant at each call: 0 when at least 16 bytes precede
+ * end, which is more than the longest address reads (15, plus one look
+ * past its first digit), so the checks against begin can go. */
+#define V4_SCAN_MAX 16
+static inline const char *v4_from_right(const char *begin, const char *end, uint32_t *v4,
+                                        int bounded)
+{
+    const char *p = end;
+    uint32_t addr = 0;
+#define MORE (!bounded || p > begin)
+    for (unsigned shift = 0;; shift += 8) {
+        unsigned digit, value;
+        if (!MORE || (value = (unsigned)(unsigned char)p[-1] - '0') > 9)
+            return NULL;
+        p--;
+        if (MORE && (digit = (unsigned)(unsigned char)p[-1] - '0') <= 9) {
+            p--;
+            unsigned hundreds;
+            if (MORE && (hundreds = (unsigned)(unsigned char)p[-1] - '0') <= 9) {
+                p--;
+                value += digit * 10 + hundreds * 100;
+                if (hundreds == 0 || value > 255)
+                    return NULL;
+            } else {
+                if (digit == 0)
+                    return NULL; /* leading zero */
+                value += digit * 10;
+            }
+        }
+        addr |= (uint32_t)value << shift;
+        if (shift == 24)
+            break;
+        if (!MORE || p[-1] != '.')
+            return NULL;
+        p--;
+    }
+#undef MORE
+    *v4 = addr;
+    return p;
+}
+
 void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int recursive,
                    cip_walk *out)
 {
     xff_source src = {value, value + len};
-    cip_walk_entries(xff_next, &src, len, trust, recursive, out);
+    cip_entry entry;
+    walk_begin(out, len);
+    for (;;) {
+        const char *stop = src.end, *start, *before;
+        uint32_t v4 = 0;
+        while (stop > value && is_space(stop[-1]))
+            stop--;
+        start = stop - value >= V4_SCAN_MAX ? v4_from_right(value, stop, &v4, 0)
+                                            : v4_from_right(value, stop, &v4, 1);
+        if (start != NULL) {
+            before = start;
+            while (before > value && is_space(before[-1]))
+                before--;
+            if (before != value && before[-1] != ',')
+                start = NULL; /* more text in this entry: not an address alone */
+        }
+        if (start != NULL) {
+            entry.status = CIP_ENDPOINT_OK;
+            entry.text = start;
+            entry.text_len = (size_t)(stop - start);
+            cip_addr_from_v4_value(&entry.endpoint.addr, v4);
+            entry.endpoint.port = 0;
+            entry.endpoint.canonical_len = (uint8_t)entry.text_len;
+            entry.leftmost = before == value;
+            src.end = entry.leftmost ? value : before - 1;
+            entry.keep_len = trimmed_length(value, (size_t)(src.end - value));
+        } else {
+            xff_next(&src, &entry);
+        }
+        if (!walk_take(out, &entry, trust, recursive, start != NULL, v4))
+            return;
+    }
 }
 
 void cip_list_rightmost(const char *value, size_t len, const char **start, size_t *out_len)

@@ -482,6 +482,25 @@ static const struct token tokens[] = {
     {"10.0.0.1:65536", KIND_BAD, NULL, CIP_ENDPOINT_BAD_PORT},
     {"fe80::1%eth0", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
     {"1.2.3.4:080", KIND_BAD, NULL, CIP_ENDPOINT_BAD_PORT},
+    /* Near misses of the IPv4 fast path (read from the right): each must
+     * fall through to the general parser and get its answer. */
+    {"255.255.255.255", KIND_UNTRUSTED, "255.255.255.255", 0},
+    {"0.0.0.0", KIND_UNTRUSTED, "0.0.0.0", 0},
+    {"100.10.1.0", KIND_UNTRUSTED, "100.10.1.0", 0},
+    {"10.200.100.9", KIND_TRUSTED, "10.200.100.9", 0},
+    {"1.2.3.04", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1.2.3.256", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"01.2.3.4", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1.2.3.012", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"10.012.0.1", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1.2.3", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1234.1.2.3", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1.2.3.4.5", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"x10.0.0.1", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"10.0.0.1x", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"1.2.3.4 10.0.0.1", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
+    {"::10.0.0.1", KIND_UNTRUSTED, "::a00:1", 0},
+    {"10.0.0.1\t10.0.0.2", KIND_BAD, NULL, CIP_ENDPOINT_BAD_ADDR},
 };
 enum { NTOKENS = sizeof tokens / sizeof tokens[0] };
 
