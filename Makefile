@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay
+.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay perf-guard
 
 all: $(MODULE)
 
@@ -20,7 +20,7 @@ deps:
 # apxs/libtool builds the glue and the cores into one shared object.
 $(MODULE): mod_clientip.c $(CORE_SRC) $(CORE_HDR)
 	$(APXS) -c -Iinclude -Wc,-std=gnu99 -Wc,-Wall -Wc,-Wextra -Wc,-Wno-unused-parameter \
-		-Wc,-Wno-missing-field-initializers -o mod_clientip.la mod_clientip.c $(CORE_SRC)
+		-Wc,-Wno-missing-field-initializers -Wc,-gdwarf-4 -o mod_clientip.la mod_clientip.c $(CORE_SRC)
 
 # A real httpd on 127.0.0.1:8080 in the foreground with conf/demo.conf.
 run: deps
@@ -28,9 +28,10 @@ run: deps
 	@scripts/run-demo
 
 # Unit tests of the cores (no httpd), the fuzz corpora replayed under
-# ASan/UBSan (no fuzzing), then the Apache::Test suite.
+# ASan/UBSan (no fuzzing), the instruction budget of the walk (callgrind),
+# then the Apache::Test suite.
 test: deps
-	@$(MAKE) --no-print-directory all unit fuzz-replay
+	@$(MAKE) --no-print-directory all unit fuzz-replay perf-guard
 	@scripts/run-tests
 
 unit: $(UNIT_BIN)
@@ -58,6 +59,10 @@ fuzz:
 
 fuzz-replay:
 	@scripts/fuzz-replay
+
+# The core's instructions per walk against a stated budget (scripts/perf-guard).
+perf-guard:
+	@scripts/perf-guard
 
 # Side-by-side benchmark: no module, mod_remoteip, mod_clientip (bench/run;
 # report in bench/results/latest.md, method in docs/performance.md).

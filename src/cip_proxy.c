@@ -62,12 +62,57 @@ static const uint32_t crc32c_table[256] = {
     0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
 };
 
-uint32_t cip_proxy_crc32c(uint32_t crc, const unsigned char *data, size_t len)
+static uint32_t crc32c_by_table(uint32_t crc, const unsigned char *data, size_t len)
 {
-    crc = ~crc;
     for (size_t i = 0; i < len; i++)
         crc = crc32c_table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
+    return crc;
+}
+
+/* x86-64 since 2008 (SSE4.2) has an instruction for exactly this CRC,
+ * 8 bytes at a time: about 1 instruction per 8 bytes instead of 9 per
+ * byte. Used when the CPU says it has it; the table otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CRC32C_HARDWARE 1
+__attribute__((target("sse4.2"))) static uint32_t crc32c_by_instruction(uint32_t crc,
+                                                                        const unsigned char *data,
+                                                                        size_t len)
+{
+    uint64_t wide = crc;
+    for (; len >= 8; data += 8, len -= 8) {
+        uint64_t word;
+        memcpy(&word, data, 8);
+        wide = __builtin_ia32_crc32di(wide, word);
+    }
+    crc = (uint32_t)wide;
+    for (; len > 0; data++, len--)
+        crc = __builtin_ia32_crc32qi(crc, *data);
+    return crc;
+}
+
+static int cpu_has_crc32c(void)
+{
+    static int known = -1; /* every thread computes the same answer */
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    }
+    return known;
+}
+#endif
+
+uint32_t cip_proxy_crc32c(uint32_t crc, const unsigned char *data, size_t len)
+{
+#ifdef CRC32C_HARDWARE
+    if (cpu_has_crc32c())
+        return ~crc32c_by_instruction(~crc, data, len);
+#endif
+    return ~crc32c_by_table(~crc, data, len);
+}
+
+uint32_t cip_proxy_crc32c_portable(uint32_t crc, const unsigned char *data, size_t len)
+{
+    return ~crc32c_by_table(~crc, data, len);
 }
 
 /* ------------------------------------------------------------ results */

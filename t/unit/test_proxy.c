@@ -450,6 +450,12 @@ static void test_crc32c(void)
     for (i = 0; i <= sizeof buf; i += 37)
         CHECK_EQ_UINT(cip_proxy_crc32c(cip_proxy_crc32c(0, buf, i), buf + i, sizeof buf - i),
                       crc32c_bitwise(buf, sizeof buf));
+    /* The CPU instruction path (x86-64 with SSE4.2) against the table, at
+     * every length and alignment up to 64 bytes. */
+    for (i = 0; i < 64; i++)
+        for (size_t len = 0; i + len <= 64; len++)
+            CHECK_EQ_UINT(cip_proxy_crc32c(0, buf + i, len),
+                          cip_proxy_crc32c_portable(0, buf + i, len));
 }
 
 /* ----------------------------------------------------------- detection */
