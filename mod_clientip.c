@@ -509,8 +509,8 @@ static apr_status_t refuse_connection(ap_filter_t *f, proxy_ctx *ctx, const char
 }
 
 static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name,
-                        cip_proxy_tlv_form form, const unsigned char *data, size_t len,
-                        uint64_t number);
+                        const char *env_name, cip_proxy_tlv_form form,
+                        const unsigned char *data, size_t len, uint64_t number);
 
 /* Turn a complete header into the connection's clientip_proxy, with its
  * environment built once (SPEC "PROXY_PROTOCOL_*"). */
@@ -551,49 +551,64 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
             if (seen_ssl++ || !cip_proxy_tlv_ssl(&tlv, &ssl))
                 continue; /* the first SSL TLV counts, like every other type */
             pp->ssl_client = (ssl.client & CIP_PROXY_SSL_CLIENT_SSL) != 0;
-            add_tlv_env(p, pp->env, "SSL", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.client);
-            add_tlv_env(p, pp->env, "SSL_VERIFY", CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.verify);
+            add_tlv_env(p, pp->env, "SSL", "PROXY_PROTOCOL_TLV_SSL", CIP_PROXY_FORM_NUMBER, NULL, 0,
+                        ssl.client);
+            add_tlv_env(p, pp->env, "SSL_VERIFY", "PROXY_PROTOCOL_TLV_SSL_VERIFY",
+                        CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.verify);
             cip_proxy_tlv_begin(&sub_it, ssl.sub_tlvs, ssl.sub_tlvs_len);
             while (cip_proxy_tlv_next(&sub_it, &sub)) {
                 cip_proxy_tlv_describe(&sub, 1, &view);
-                add_tlv_env(p, pp->env, view.name, view.form, view.data, view.len, view.number);
+                add_tlv_env(p, pp->env, view.name, view.env_name, view.form, view.data, view.len,
+                            view.number);
             }
             continue;
         }
-        add_tlv_env(p, pp->env, view.name, view.form, view.data, view.len, view.number);
+        add_tlv_env(p, pp->env, view.name, view.env_name, view.form, view.data, view.len,
+                    view.number);
     }
 #undef ENV_PAIR
     ctx->cs->proxy = pp;
 }
 
 /* PROXY_PROTOCOL_TLV_<name>, unless the name is already there. Values are
- * rendered so that no raw non-printable byte reaches the environment. */
+ * rendered so that no raw non-printable byte reaches the environment.
+ * env_name is the variable's name when it is a static string, else NULL. */
 static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name,
-                        cip_proxy_tlv_form form, const unsigned char *data, size_t len,
-                        uint64_t number)
+                        const char *env_name, cip_proxy_tlv_form form,
+                        const unsigned char *data, size_t len, uint64_t number)
 {
-    const char *var = apr_pstrcat(p, "PROXY_PROTOCOL_TLV_", name, NULL);
-    for (int i = 0; i < env->nelts; i += 2)
-        if (strcmp(APR_ARRAY_IDX(env, i, const char *), var) == 0)
-            return;
+    if (form != CIP_PROXY_FORM_TEXT && form != CIP_PROXY_FORM_HEX && form != CIP_PROXY_FORM_NUMBER)
+        return; /* CRC32C, NOOP: nothing to show */
+    const char *var = env_name;
+    if (var != NULL) {
+        /* A static name is one pointer: compare pointers. */
+        for (int i = 0; i < env->nelts; i += 2)
+            if (APR_ARRAY_IDX(env, i, const char *) == var)
+                return;
+    } else {
+        var = apr_pstrcat(p, "PROXY_PROTOCOL_TLV_", name, NULL);
+        for (int i = 0; i < env->nelts; i += 2)
+            if (strcmp(APR_ARRAY_IDX(env, i, const char *), var) == 0)
+                return;
+    }
     char *value;
     size_t size;
     switch (form) {
     case CIP_PROXY_FORM_TEXT:
-        size = cip_proxy_render_text(data, len, NULL, 0) + 1;
+        /* One pass into room for the worst case (every byte escaped as
+         * \xNN) when that is small; two passes, exact size, otherwise. */
+        size = len <= 64 ? 4 * len + 1 : cip_proxy_render_text(data, len, NULL, 0) + 1;
         value = apr_palloc(p, size);
         cip_proxy_render_text(data, len, value, size);
         break;
     case CIP_PROXY_FORM_HEX:
-        size = cip_proxy_render_hex(data, len, NULL, 0) + 1;
+        size = 2 * len + 1;
         value = apr_palloc(p, size);
         cip_proxy_render_hex(data, len, value, size);
         break;
-    case CIP_PROXY_FORM_NUMBER:
+    default:
         value = apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)number);
         break;
-    default:
-        return;
     }
     APR_ARRAY_PUSH(env, const char *) = var;
     APR_ARRAY_PUSH(env, const char *) = value;

@@ -240,6 +240,8 @@ typedef struct cip_proxy_tlv_view {
     char name[16]; /* suffix of PROXY_PROTOCOL_TLV_: "ALPN", "SSL_CN", "AWS_VPCE_ID",
                       "0x1f" for other or undecodable top-level types, "SSL_0x29" for
                       other SSL sub-TLVs */
+    const char *env_name; /* "PROXY_PROTOCOL_TLV_" + name as a static string;
+                             NULL for the numbered names ("0x1f", "SSL_0x29") */
     cip_proxy_tlv_form form;
     const unsigned char *data;
     size_t len;

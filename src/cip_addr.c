@@ -172,25 +172,28 @@ int cip_addr_parse(const char *text, size_t len, cip_addr *out)
     return parse_v6(text, end, out->bytes);
 }
 
-static char *write_decimal(char *p, unsigned value)
+/* 0-255 in decimal: divisions by constants, no loop (every PROXY
+ * connection formats two addresses). */
+static char *write_octet(char *p, unsigned v)
 {
-    char digits[5];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    while (n > 0)
-        *p++ = digits[--n];
+    if (v >= 100) {
+        unsigned hundreds = v / 100;
+        *p++ = (char)('0' + hundreds);
+        v -= hundreds * 100;
+        *p++ = (char)('0' + v / 10);
+    } else if (v >= 10) {
+        *p++ = (char)('0' + v / 10);
+    }
+    *p++ = (char)('0' + v % 10);
     return p;
 }
 
 static char *write_v4(char *p, const uint8_t b[4])
 {
-    for (int i = 0; i < 4; i++) {
-        if (i > 0)
-            *p++ = '.';
-        p = write_decimal(p, b[i]);
+    p = write_octet(p, b[0]);
+    for (int i = 1; i < 4; i++) {
+        *p++ = '.';
+        p = write_octet(p, b[i]);
     }
     return p;
 }

@@ -658,18 +658,23 @@ int cip_proxy_tlv_gcp_psc_id(const cip_proxy_tlv *tlv, uint64_t *out)
     return 1;
 }
 
-static void view_set(cip_proxy_tlv_view *out, const char *name, cip_proxy_tlv_form form)
+static void view_set_named(cip_proxy_tlv_view *out, const char *name, const char *env_name,
+                           cip_proxy_tlv_form form)
 {
     size_t n = strlen(name);
     memcpy(out->name, name, n + 1);
+    out->env_name = env_name;
     out->form = form;
 }
+/* The variable's full name as one literal: no string building per TLV. */
+#define view_set(out, name, form) view_set_named(out, name, "PROXY_PROTOCOL_TLV_" name, form)
 
 /* "0xNN" or "SSL_0xNN", lower-case. */
 static void view_set_numbered(cip_proxy_tlv_view *out, int in_ssl, uint8_t type)
 {
     static const char hex[] = "0123456789abcdef";
     char *p = out->name;
+    out->env_name = NULL;
     if (in_ssl) {
         memcpy(p, "SSL_", 4);
         p += 4;
