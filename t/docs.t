@@ -28,6 +28,9 @@
 # - conf/*.conf are checked as they are and, where they hold commented-out
 #   directives ("#Directive ..."), once more with those uncommented.
 #
+# One more test: every relative link between these Markdown files points at a
+# file that exists and, with "#anchor", at a heading of it (GitHub's anchors).
+#
 # Uses only the httpd binary (Apache::Test's), not the Apache::Test server.
 use strict;
 use warnings;
@@ -132,12 +135,47 @@ for my $conf (sort glob "$repo/conf/*.conf") {
 
 my @unlabelled = grep { $_->{lang} eq '' } @blocks;
 
-plan tests => 2 + @snippets;
+plan tests => 3 + @snippets;
 
 ok(!@unlabelled, 'every fenced block names its language')
     or diag(join "\n", map { rel($_->{file}) . " line $_->{fence_line}: "
                              . "fenced block without a language (apache for "
                              . "configuration, text for output)" } @unlabelled);
+
+# ---- links between the documents ----------------------------------------------
+
+# GitHub's anchor for a heading: lower case, punctuation dropped, spaces to
+# hyphens; a repeated heading gets -1, -2...
+sub anchors {
+    my ($file) = @_;
+    (my $text = slurp($file)) =~ s/^\s*(```|~~~).*?^\s*\1[^\n]*$//msg;
+    my (%seen, %anchors);
+    for my $h ($text =~ /^#{1,6}\s+(.+?)\s*#*\s*$/mg) {
+        (my $a = lc $h) =~ s/[^\w\- ]//g;
+        $a =~ s/ /-/g;
+        my $n = $seen{$a}++;
+        $anchors{ $n ? "$a-$n" : $a } = 1;
+    }
+    return \%anchors;
+}
+
+my @broken;
+for my $file (@markdown) {
+    (my $text = slurp($file)) =~ s/^\s*(```|~~~).*?^\s*\1[^\n]*$//msg;
+    $text =~ s/`[^`\n]*`//g;
+    for my $target ($text =~ /\]\(([^)\s]+)\)/g) {
+        next if $target =~ m{^[a-z][a-z0-9+.-]*:}i;      # http:, mailto: ...
+        my ($path, $anchor) = $target =~ /^([^#]*)(?:#(.*))?$/;
+        my $dest = $path eq '' ? $file : dirname($file) . "/$path";
+        if (!-e $dest) {
+            push @broken, rel($file) . ": $target: no such file";
+        }
+        elsif (defined $anchor and $dest =~ /\.md$/ and !anchors($dest)->{$anchor}) {
+            push @broken, rel($file) . ": $target: no such heading in " . rel(realpath($dest));
+        }
+    }
+}
+ok(!@broken, 'every relative link and anchor resolves') or diag(join "\n", @broken);
 
 # ---- fixtures --------------------------------------------------------------
 
