@@ -127,7 +127,9 @@ for my $b (grep { $_->{lang} eq 'text' } @blocks) {
 for my $conf (sort glob "$repo/conf/*.conf") {
     my $text = slurp($conf);
     push @snippets, { name => rel($conf), doc => rel($conf), start => 1, text => $text };
-    (my $uncommented = $text) =~ s/^(\s*)#(?=[A-Z<])/$1/mg;
+    # "#Directive", and "#    Directive" inside a commented-out block; prose
+    # comments are "# Word" (one space) and stay.
+    (my $uncommented = $text) =~ s/^(\s*)#(\s{2,})?(?=[A-Z<])/$1 . ($2 \/\/ '')/mge;
     push @snippets, { name => rel($conf) . ' (commented examples enabled)', doc => rel($conf),
                       start => 1, text => $uncommented }
         if $uncommented ne $text;
@@ -273,6 +275,8 @@ for my $s (@snippets) {
 }
 
 my $checked = @snippets;
-ok($checked > 0, "found configuration to check") or diag('no apache blocks found');
-diag("checked $checked configuration snippets (" . grep({ $is_config{ $_->{lang} } } @blocks)
-     . " fenced blocks in " . @markdown . " Markdown files, the rest from conf/)");
+my $fenced  = grep { $is_config{ $_->{lang} } } @blocks;
+ok($fenced > 0, "found apache blocks in the Markdown files")
+    or diag('no ```apache block found in README.md or docs/*.md');
+diag("checked $checked configuration snippets: $fenced apache blocks in "
+     . @markdown . " Markdown files, " . ($checked - $fenced) . " from conf/");
