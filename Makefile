@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay perf-guard
+.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay perf-guard deb test-deb
 
 all: $(MODULE)
 
@@ -29,10 +29,13 @@ run: deps
 
 # Unit tests of the cores (no httpd), the fuzz corpora replayed under
 # ASan/UBSan (no fuzzing), the instruction budget of the walk (callgrind),
-# then the Apache::Test suite.
+# then the Apache::Test suite; last, as root only, the Debian package
+# installed, enabled and serving (scripts/test-deb, which says SKIP when not
+# root).
 test: deps
 	@$(MAKE) --no-print-directory all unit fuzz-replay perf-guard
 	@scripts/run-tests
+	@scripts/test-deb
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
@@ -53,6 +56,17 @@ install:
 uninstall:
 	@DESTDIR="$(DESTDIR)" APXS="$(APXS)" scripts/install-module uninstall
 
+# The Debian package (debian/), built by dpkg-buildpackage in a copy of the
+# tree: build/deb/libapache2-mod-clientip_<version>_<arch>.deb (docs/install.md).
+deb:
+	@scripts/install-deps deb
+	@scripts/build-deb
+
+# Builds, installs, enables and serves with the package, then removes it
+# (root only; part of `make test`).
+test-deb:
+	@scripts/test-deb
+
 # libFuzzer, FUZZ_SECONDS (default 60) per target (docs/fuzzing.md).
 fuzz:
 	@fuzz/run
@@ -72,5 +86,5 @@ bench: deps
 	@bench/run
 
 clean:
-	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build
+	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build build
 	@if [ -x t/TEST ]; then t/TEST -clean >/dev/null 2>&1 || true; fi
