@@ -921,14 +921,96 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
  * cannot return a failure, and httpd prints "Syntax OK" right after it, so
  * a bad configuration ends the config test here, as httpd itself does for
  * syntax errors. */
+/* "apache2 -t -D CLIENTIP_DUMP_CONFIG" (scripts/check-config): what each
+ * server ends up with once httpd has merged the configuration, printed by
+ * the module itself so the report can't drift from the behaviour. */
+#define DUMP_NETWORKS_SHOWN 8
+
+static void dump_trust(apr_pool_t *p, const char *label, cip_trust *trust)
+{
+    if (trust == NULL) {
+        printf("  %-22s not set: the module does nothing here\n", label);
+        return;
+    }
+    if (cip_trust_build(trust) != 0)
+        return;
+    size_t n = cip_trust_count(trust);
+    if (n == 0) {
+        printf("  %-22s none: the module is off here\n", label);
+        return;
+    }
+    printf("  %-22s %lu network%s:", label, (unsigned long)n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n && i < DUMP_NETWORKS_SHOWN; i++) {
+        char buf[CIP_PREFIX_TEXT_MAX];
+        cip_prefix_format(cip_trust_prefix_at(trust, i), buf);
+        printf("%s %s", i ? "," : "", buf);
+    }
+    if (n > DUMP_NETWORKS_SHOWN)
+        printf(", ... (%lu more)", (unsigned long)(n - DUMP_NETWORKS_SHOWN));
+    printf("\n");
+}
+
+static const char *on_off(int flag)
+{
+    return flag == 1 ? "On" : "Off";
+}
+
+static void dump_config(apr_pool_t *p, server_rec *main_server, apr_array_header_t *listeners)
+{
+    printf("mod_clientip: effective configuration\n");
+    for (server_rec *s = main_server; s != NULL; s = s->next) {
+        clientip_server_conf *conf = server_conf(s);
+        printf("\n%s\n", server_label(p, s));
+        dump_trust(p, "trusted proxies", conf->trusted);
+        if (conf->trusted == NULL || cip_trust_count(conf->trusted) == 0)
+            continue;
+        const char *kind = conf->header_name == NULL                   ? ""
+                           : conf->header_kind == HEADER_FORWARDED     ? " (RFC 7239)"
+                           : conf->header_kind == HEADER_PROXY_ONLY    ? " (the PROXY header only)"
+                                                                       : " (address list)";
+        printf("  %-22s %s%s\n", "header", conf->header_name ? conf->header_name : "none", kind);
+        printf("  %-22s %s\n", "recursive", on_off(conf->recursive));
+        printf("  %-22s %s\n", "forwarded proto", on_off(conf->forwarded_proto));
+        printf("  %-22s %s\n", "forwarded host", on_off(conf->forwarded_host));
+        printf("  %-22s %s\n", "proxies header",
+               conf->proxies_header ? conf->proxies_header : "none");
+        int mode = conf->proxy_mode == FLAG_UNSET ? PROXY_OFF : conf->proxy_mode;
+        printf("  %-22s %s", "PROXY protocol", mode_text(mode));
+        if (mode != PROXY_OFF)
+            printf(", timeout %d s",
+                   conf->proxy_timeout_s == FLAG_UNSET ? PROXY_TIMEOUT_DEFAULT_S
+                                                       : conf->proxy_timeout_s);
+        printf("\n");
+        if (mode != PROXY_OFF && conf->proxy_exceptions != NULL)
+            dump_trust(p, "PROXY exceptions", conf->proxy_exceptions);
+    }
+    printf("\nPROXY protocol by address (decided per connection, before any Host):\n");
+    int shown = 0;
+    for (int i = 0; i < listeners->nelts; i++) {
+        const proxy_listener *l = &APR_ARRAY_IDX(listeners, i, proxy_listener);
+        char *ip = "*";
+        if (l->addr != NULL && !l->any_addr)
+            apr_sockaddr_ip_get(&ip, (apr_sockaddr_t *)l->addr);
+        const char *where = l->addr == NULL ? "every other address"
+                                            : apr_psprintf(p, "%s:%u", ip, (unsigned)l->port);
+        printf("  %-22s %s (%s)\n", where, mode_text(l->mode), server_label(p, l->server));
+        shown++;
+    }
+    if (shown == 0)
+        printf("  none: ClientIPProxyProtocol is not set anywhere\n");
+    fflush(stdout);
+}
+
 static void clientip_test_config(apr_pool_t *pconf, server_rec *main_server)
 {
-    apr_array_header_t *ignored;
-    const char *error = check_proxy_config(pconf, main_server, &ignored);
+    apr_array_header_t *listeners;
+    const char *error = check_proxy_config(pconf, main_server, &listeners);
     if (error != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, "%s", error);
         exit(1);
     }
+    if (ap_exists_config_define("CLIENTIP_DUMP_CONFIG"))
+        dump_config(pconf, main_server, listeners);
 }
 
 /* ---- per request ------------------------------------------------------ */

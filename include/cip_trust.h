@@ -58,6 +58,9 @@ const cip_prefix *cip_trust_lookup_v4(const cip_trust *trust, uint32_t v4);
 
 /* Networks kept after build (covered ones are dropped) and bytes held. */
 size_t cip_trust_count(const cip_trust *trust);
+/* The i-th kept network of a built table, in address order (IPv4 first),
+ * for i < cip_trust_count; NULL otherwise. For reports, not lookups. */
+const cip_prefix *cip_trust_prefix_at(const cip_trust *trust, size_t i);
 size_t cip_trust_memory_bytes(const cip_trust *trust);
 
 /* "10.0.0.0/8", "2001:db8::/32", "::ffff:0:0/96"-style text of a prefix, in

@@ -402,6 +402,13 @@ size_t cip_trust_count(const cip_trust *trust)
     return trust ? trust->count : 0;
 }
 
+const cip_prefix *cip_trust_prefix_at(const cip_trust *trust, size_t i)
+{
+    if (trust == NULL || !trust->built || i >= trust->count)
+        return NULL;
+    return &trust->prefixes[i];
+}
+
 size_t cip_trust_memory_bytes(const cip_trust *trust)
 {
     if (trust == NULL)
