@@ -15,6 +15,7 @@
 #include "apr_strings.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -120,7 +121,8 @@ typedef struct clientip_result {
     apr_port_t port;           /* the port URLs use, 0: httpd's own choice */
     const char *origin_note;   /* forwarded values that were refused, for the trail */
     /* r->useragent_addr and r->useragent_ip when the module changed them:
-     * kept here so the request costs one allocation. */
+     * kept here so the request costs one allocation. Not zeroed with the
+     * rest (client_sockaddr fills what it uses): they must stay last. */
     apr_sockaddr_t client_addr;
     char client_ip[CIP_ADDR_TEXT_MAX];
 } clientip_result;
@@ -1030,18 +1032,20 @@ static int sockaddr_to_cip(const apr_sockaddr_t *sa, cip_addr *out)
     return 0;
 }
 
-/* r->useragent_addr for the client: res->client_addr (zeroed with the
- * result) filled field by field as apr_sockaddr_info_get would, but
- * without its resolver: no DNS, ever. */
+/* r->useragent_addr for the client: res->client_addr filled field by field
+ * as apr_sockaddr_info_get would, but without its resolver: no DNS, ever. */
 static apr_sockaddr_t *client_sockaddr(apr_pool_t *p, clientip_result *res,
                                        const cip_endpoint *ep, const char *ip)
 {
     apr_sockaddr_t *sa = &res->client_addr;
     sa->pool = p;
     sa->hostname = (char *)ip;
+    sa->servname = NULL;
     sa->port = ep->port;
+    sa->next = NULL;
 #if APR_HAVE_IPV6
     if (!cip_addr_is_v4(&ep->addr)) {
+        memset(&sa->sa.sin6, 0, sizeof sa->sa.sin6);
         sa->family = APR_INET6;
         sa->sa.sin6.sin6_family = AF_INET6;
         sa->sa.sin6.sin6_port = htons(ep->port);
@@ -1053,6 +1057,7 @@ static apr_sockaddr_t *client_sockaddr(apr_pool_t *p, clientip_result *res,
         return sa;
     }
 #endif
+    memset(&sa->sa.sin, 0, sizeof sa->sa.sin);
     sa->family = APR_INET;
     sa->sa.sin.sin_family = AF_INET;
     sa->sa.sin.sin_port = htons(ep->port);
@@ -1590,7 +1595,8 @@ static int clientip_post_read_request(request_rec *r)
         }
     }
 
-    clientip_result *res = apr_pcalloc(r->pool, sizeof *res);
+    clientip_result *res = apr_palloc(r->pool, sizeof *res);
+    memset(res, 0, offsetof(clientip_result, client_addr));
     ap_set_module_config(r->request_config, &clientip_module, res);
     const clientip_conn *cs = conn_state(r->connection, conf->trusted);
     res->peer_ip = cs->peer_ip;

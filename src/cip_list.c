@@ -27,12 +27,39 @@ static void walk_begin(cip_walk *out, size_t value_len)
     out->keep_len = value_len;
 }
 
-/* The trust rules of SPEC "ClientIPRecursive", for one entry taken from
- * the right: 1 to go on to the next entry, 0 when the walk ends here
- * (out->stop says why). v4 is the entry's IPv4 address in host order when
- * is_v4, which spares the lookup the 128-bit form. */
-static int walk_take(cip_walk *out, const cip_entry *entry, const cip_trust *trust, int recursive,
-                     int is_v4, uint32_t v4)
+/* The trust rules of SPEC "ClientIPRecursive", for the hop just taken
+ * from the right (out->hops[out->hop_count - 1], with keep_len set): 1 to
+ * go on to the next entry, 0 when the walk ends here (out->stop says why).
+ * v4 is the hop's IPv4 address in host order when is_v4, which spares the
+ * lookup the 128-bit form. */
+static int walk_judge(cip_walk *out, cip_hop *hop, const cip_trust *trust, int recursive,
+                      int leftmost, int is_v4, uint32_t v4)
+{
+    if (!recursive) {
+        hop->trusted_by = NULL;
+        out->stop = CIP_WALK_NOT_RECURSIVE;
+        return 0;
+    }
+    hop->trusted_by = is_v4 ? cip_trust_lookup_v4(trust, v4)
+                            : cip_trust_lookup(trust, &hop->endpoint.addr);
+    if (hop->trusted_by == NULL) {
+        out->stop = CIP_WALK_UNTRUSTED;
+        return 0;
+    }
+    if (leftmost) {
+        out->stop = CIP_WALK_ALL_TRUSTED;
+        return 0;
+    }
+    if (out->hop_count == CIP_LIST_MAX_HOPS) {
+        out->stop = CIP_WALK_HOP_LIMIT;
+        return 0;
+    }
+    return 1;
+}
+
+/* An entry handed out by a source, already parsed: taken as a hop when
+ * valid, then judged. */
+static int walk_take(cip_walk *out, const cip_entry *entry, const cip_trust *trust, int recursive)
 {
     if (entry->status != CIP_ENDPOINT_OK) {
         out->stop = CIP_WALK_INVALID_ENTRY;
@@ -43,29 +70,10 @@ static int walk_take(cip_walk *out, const cip_entry *entry, const cip_trust *tru
     }
     cip_hop *hop = &out->hops[out->hop_count++];
     hop->endpoint = entry->endpoint;
-    hop->trusted_by = NULL;
     hop->text = entry->text;
     hop->text_len = entry->text_len;
     out->keep_len = entry->keep_len;
-    if (!recursive) {
-        out->stop = CIP_WALK_NOT_RECURSIVE;
-        return 0;
-    }
-    hop->trusted_by = is_v4 ? cip_trust_lookup_v4(trust, v4)
-                            : cip_trust_lookup(trust, &hop->endpoint.addr);
-    if (hop->trusted_by == NULL) {
-        out->stop = CIP_WALK_UNTRUSTED;
-        return 0;
-    }
-    if (entry->leftmost) {
-        out->stop = CIP_WALK_ALL_TRUSTED;
-        return 0;
-    }
-    if (out->hop_count == CIP_LIST_MAX_HOPS) {
-        out->stop = CIP_WALK_HOP_LIMIT;
-        return 0;
-    }
-    return 1;
+    return walk_judge(out, hop, trust, recursive, entry->leftmost, 0, 0);
 }
 
 void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
@@ -80,7 +88,7 @@ void cip_walk_entries(cip_entry_next next, void *source, size_t value_len,
             out->bad_status = CIP_ENDPOINT_EMPTY;
             return;
         }
-    } while (walk_take(out, &entry, trust, recursive, 0, 0));
+    } while (walk_take(out, &entry, trust, recursive));
 }
 
 /* X-Forwarded-For source: [value, end) is what is still unread. */
@@ -169,10 +177,9 @@ void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int re
                    cip_walk *out)
 {
     xff_source src = {value, value + len};
-    cip_entry entry;
     walk_begin(out, len);
     for (;;) {
-        const char *stop = src.end, *start, *before;
+        const char *stop = src.end, *start, *before = NULL;
         uint32_t v4 = 0;
         while (stop > value && is_space(stop[-1]))
             stop--;
@@ -185,20 +192,26 @@ void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int re
             if (before != value && before[-1] != ',')
                 start = NULL; /* more text in this entry: not an address alone */
         }
-        if (start != NULL) {
-            entry.status = CIP_ENDPOINT_OK;
-            entry.text = start;
-            entry.text_len = (size_t)(stop - start);
-            cip_addr_from_v4_value(&entry.endpoint.addr, v4);
-            entry.endpoint.port = 0;
-            entry.endpoint.canonical_len = (uint8_t)entry.text_len;
-            entry.leftmost = before == value;
-            src.end = entry.leftmost ? value : before - 1;
-            entry.keep_len = trimmed_length(value, (size_t)(src.end - value));
-        } else {
+        if (start == NULL) {
+            /* Anything else: the general parser decides. */
+            cip_entry entry;
             xff_next(&src, &entry);
+            if (!walk_take(out, &entry, trust, recursive))
+                return;
+            continue;
         }
-        if (!walk_take(out, &entry, trust, recursive, start != NULL, v4))
+        /* A bare IPv4 address: straight into the hop. */
+        cip_hop *hop = &out->hops[out->hop_count++];
+        size_t text_len = (size_t)(stop - start);
+        cip_addr_from_v4_value(&hop->endpoint.addr, v4);
+        hop->endpoint.port = 0;
+        hop->endpoint.canonical_len = (uint8_t)text_len;
+        hop->text = start;
+        hop->text_len = text_len;
+        int leftmost = before == value;
+        src.end = leftmost ? value : before - 1;
+        out->keep_len = leftmost ? 0 : trimmed_length(value, (size_t)(src.end - value));
+        if (!walk_judge(out, hop, trust, recursive, leftmost, 1, v4))
             return;
     }
 }
