@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench install uninstall fuzz fuzz-replay perf-guard deb test-deb
+.PHONY: all deps run test unit suite clean bench soak install uninstall fuzz fuzz-replay perf-guard deb test-deb
 
 all: $(MODULE)
 
@@ -84,6 +84,14 @@ perf-guard:
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run
+
+# Soak test: SOAK_SECONDS (default 300) of mixed load, hostile inputs included,
+# on one httpd; pass = no crash, no unexpected error, RSS growth < 5 % (bench/soak;
+# report in bench/results/soak-latest.md, method in docs/reliability-soak.md).
+# SOAK_SECONDS=60 make soak for a short try.
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@bench/soak
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build build
