@@ -12,7 +12,11 @@
 #   apache2 -t                 the configuration test.
 # Each must refuse, print an error naming the file (and the line, for a bad
 # line), exit non-zero and leave the running server alone: same parent, no
-# restart logged, and new connections still get the OLD trust list.
+# restart logged, and new connections still get the OLD trust list. Faults:
+# a host name on a line, a line cut short by a partial write, the file
+# removed (what root, who reads any file, can meet), the file unreadable.
+# Then the file is mended (the reload goes through) and finally emptied,
+# which is valid and leaves nobody trusted.
 #
 # (A raw `kill -USR1` of the parent with a broken file is different: the
 # parent re-reads the config itself, fails, and exits. scripts/faults-signal
@@ -68,11 +72,17 @@ my @faults = (
     [ 'a line that is not an address',
       sub { write_file("127.0.0.1\n127.0.0.2\nproxy.example\n") },
       qr/\Q$trust\E line 3: 'proxy\.example' is not an IP address/ ],
+    [ 'a line cut short (a partial write)',
+      sub { write_file("127.0.0.1\n127.0.0.2\n10.20.") },
+      qr/\Q$trust\E line 3: '10\.20\.' is not an IP address/ ],
+    [ 'the file removed',
+      sub { unlink $trust or die "unlink: $!" },
+      qr/cannot read '\Q$trust\E': No such file or directory/ ],
     [ 'the file unreadable (chmod 000)',
       sub { write_file("127.0.0.1\n127.0.0.2\n"); chmod 0000, $trust or die "chmod: $!" },
       qr/cannot read '\Q$trust\E': Permission denied/ ],
 );
-plan tests => 1 + @faults * (1 + @paths) + 2;
+plan tests => 1 + @faults * (1 + @paths) + 4;
 
 sub seen_client {
     my ($from) = @_;
@@ -110,7 +120,7 @@ for my $f (@faults) {
         is $r->{headers}{'x-seen-client'}, '203.0.113.9',
             "$name: the trusted proxy's client still honoured";
     }
-    chmod 0644, $trust;
+    chmod 0644, $trust if -e $trust;
 }
 
 # Mended: the same command now reloads, and the new list is in force.
@@ -121,3 +131,15 @@ my $deadline = time + 10;
 sleep 0.1 until (seen_client('127.0.0.2') eq '198.51.100.77' or time > $deadline);
 ok seen_client('127.0.0.2') eq '198.51.100.77' && seen_client('127.0.0.3') eq '127.0.0.3',
    'after the reload: the new list (127.0.0.2 honoured, 127.0.0.3 not)';
+
+# Truncated to nothing (a deploy that wrote an empty file): that is a valid
+# file (docs/directives.md: it adds nothing), so the reload goes through,
+# and nobody is trusted any more: the header is ignored, the client is the
+# peer. The safe direction: nothing is trusted by accident.
+write_file('');
+($rc, $out) = run_cmd(@{ $reload{'apache2ctl graceful'} });
+is $rc, 0, 'file emptied: apache2ctl graceful accepts it (an empty file is valid)' or diag $out;
+$deadline = time + 10;
+sleep 0.1 until (seen_client('127.0.0.1') eq '127.0.0.1' or time > $deadline);
+ok seen_client('127.0.0.1') eq '127.0.0.1' && seen_client('127.0.0.2') eq '127.0.0.2',
+   'after the reload: no peer trusted, X-Forwarded-For ignored (client = peer)';

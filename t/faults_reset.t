@@ -10,8 +10,8 @@
 #
 # Against two servers of the test's own: prefork (ClientIP::Test::
 # standalone_server) and event with mod_reqtimeout, as Debian enables it
-# (httpd_server). All resets of a round are open at the same time, two
-# rounds per server.
+# (httpd_server), the latter on an On and an Optional address. All resets of
+# a round are open at the same time, two rounds per address.
 #
 # What a user must see (docs/directives.md, "The refusal log line"):
 # - for each reset mid-header, exactly one error-log line at level warn,
@@ -50,8 +50,8 @@ ClientIPTrustedProxies 127.0.0.1
 ClientIPProxyProtocol On
 ClientIPProxyProtocolTimeout 5
 CONF
-my ($pp, $pe) = (free_port(), free_port());
-($pe = free_port()) while $pe == $pp;
+my %seen;
+my ($pp, $pe, $po) = map { my $p; do { $p = free_port() } while $seen{$p}++; $p } 1 .. 3;
 $servers{prefork} = eval {
     standalone_server(listen => ["127.0.0.1:$pp"], body => $cfg . <<'CONF');
 StartServers 24
@@ -60,13 +60,22 @@ MaxSpareServers 32
 CONF
 } or diag "prefork server: $@";
 $servers{event} = eval {
-    httpd_server(mpm => 'event', modules => ['reqtimeout'], listen => ["127.0.0.1:$pe"],
-                 body => $cfg . "StartServers 2\n");
+    httpd_server(mpm => 'event', modules => ['reqtimeout'],
+                 listen => ["127.0.0.1:$pe", "127.0.0.1:$po"], body => $cfg . <<"CONF");
+StartServers 2
+<VirtualHost 127.0.0.1:$po>
+    ClientIPProxyProtocol Optional
+</VirtualHost>
+CONF
 } or diag "event server: $@";
-$servers{prefork}{port} = $pp if $servers{prefork};
-$servers{event}{port} = $pe if $servers{event};
 
-plan tests => 2 * (3 * $rounds + 3);
+# [ name, server, port ]: the event server's second address is Optional.
+my @targets = (
+    [ 'prefork On', $servers{prefork}, $pp ],
+    [ 'event On', $servers{event}, $pe ],
+    [ 'event Optional', $servers{event}, $po ],
+);
+plan tests => @targets * 3 * $rounds + 2 * 3;
 
 sub open_conn {
     my ($port) = @_;
@@ -84,13 +93,24 @@ sub reset_conn {
 }
 
 my $total_resets = 0;
-for my $mpm (qw(prefork event)) {
-    my $srv = $servers{$mpm};
+for my $t (@targets) {
+    my ($mpm, $srv, $port) = @$t;
     SKIP: {
-        skip "$mpm server did not start", 3 * $rounds + 3 unless $srv;
-        my $port = $srv->{port};
+        skip "$mpm server did not start", 3 * $rounds unless $srv;
         local $SIG{PIPE} = 'IGNORE';
         for my $round (1 .. $rounds) {
+            # Lines of this round only: a client port may come again.
+            my $offset = -s $srv->{error_log} // 0;
+            my $read_lines = sub {
+                my %by_port;
+                open my $fh, '<', $srv->{error_log} or die "$srv->{error_log}: $!";
+                seek $fh, $offset, 0;
+                while (my $l = <$fh>) {
+                    push @{ $by_port{$1} }, $l
+                        if $l =~ /clientip: closing connection from 127\.0\.0\.1:(\d+) to 127\.0\.0\.1:$port: /;
+                }
+                return %by_port;
+            };
             # Open them all, write the partial headers, let httpd read them.
             my (@mid, @probe, @after);
             for my $sp (@splits) {
@@ -111,12 +131,7 @@ for my $mpm (qw(prefork event)) {
             my %line;
             my $deadline = time + 5;
             while (1) {
-                %line = ();
-                open my $fh, '<', $srv->{error_log} or die "$srv->{error_log}: $!";
-                while (my $l = <$fh>) {
-                    next unless $l =~ /clientip: closing connection from 127\.0\.0\.1:(\d+) /;
-                    push @{ $line{$1} }, $l;
-                }
+                %line = $read_lines->();
                 last if (grep { $line{ $_->{lport} } } @mid) == @mid or time > $deadline;
                 sleep 0.1;
             }
@@ -131,11 +146,7 @@ for my $mpm (qw(prefork event)) {
             };
             subtest "$mpm round $round: no line for a probe or after a complete header" => sub {
                 sleep 0.2;   # what would have been logged has been by now
-                %line = ();
-                open my $fh, '<', $srv->{error_log} or die "$!";
-                while (my $l = <$fh>) {
-                    push @{ $line{$1} }, $l if $l =~ /clientip: closing connection from 127\.0\.0\.1:(\d+) /;
-                }
+                %line = $read_lines->();
                 ok !$line{ $probe[0]{lport} }, 'reset before any byte: silent'
                     or diag @{ $line{ $probe[0]{lport} } };
                 ok !$line{ $after[0]{lport} }, 'reset after the whole header: no PROXY refusal'
@@ -151,6 +162,13 @@ for my $mpm (qw(prefork event)) {
                 }
             };
         }
+    }
+}
+
+for my $mpm (qw(prefork event)) {
+    my $srv = $servers{$mpm};
+    SKIP: {
+        skip "$mpm server did not start", 3 unless $srv;
         my @crash = wait_for_log($srv->{error_log}, qr/exit signal|AH00052|segfault/, timeout => 0.2);
         ok !@crash, "$mpm: no 'exit signal' in the error log" or diag join "\n", @crash;
         ok kill(0, $srv->{pid}), "$mpm: the parent still runs";
@@ -163,4 +181,4 @@ for my $mpm (qw(prefork event)) {
     }
 }
 diag "$total_resets connections reset (" . scalar(@splits) . " split points mid-header, "
-   . "a probe and a complete header; $rounds rounds; prefork and event)";
+   . "a probe and a complete header; $rounds rounds; prefork On, event On and Optional)";
