@@ -43,12 +43,13 @@ sub write_file {
 # List A: 127.0.0.3 trusted, 127.0.0.2 not.
 write_file("127.0.0.1\n127.0.0.3\n");
 
-my $port = free_port();
-my $server = eval {
-    standalone_server(listen => ["127.0.0.1:$port"], body => <<"CONF");
+my ($server, $port) = eval {
+    start_on_free_ports(1, sub {
+        standalone_server(listen => ["127.0.0.1:$_[0]"], body => <<"CONF");
 ClientIPTrustedProxiesFile "$trust"
 ClientIPHeader X-Forwarded-For
 CONF
+    });
 };
 unless ($server) {
     plan tests => 1;

@@ -29,28 +29,30 @@ use Apache::Test qw(-withtestmore);
 use ClientIP::Test;
 use ClientIP::Faults;
 
-my @ports = map { free_port() } 1 .. 4;
-my %seen;
-@ports = map { my $p = $_; ($p = free_port()) while $seen{$p}++; $p } @ports;
-my %vhost = (
-    'X-Forwarded-For 8190'  => [ $ports[0], 'X-Forwarded-For', 8190 ],
-    'Forwarded 8190'        => [ $ports[1], 'Forwarded', 8190 ],
-    'X-Forwarded-For 65536' => [ $ports[2], 'X-Forwarded-For', 65536 ],
-    'Forwarded 65536'       => [ $ports[3], 'Forwarded', 65536 ],
-);
 my $body = <<'CONF';
 ClientIPTrustedProxies 127.0.0.1 10.0.0.0/8
 ClientIPRecursive On
 LogLevel info
 CONF
-for my $name (sort keys %vhost) {
-    my ($port, $header, $limit) = @{ $vhost{$name} };
-    # The default limit is left unset: the test is of httpd's own default.
-    my $lim = $limit == 8190 ? '' : "    LimitRequestFieldSize $limit\n";
-    $body .= "<VirtualHost 127.0.0.1:$port>\n    ClientIPHeader $header\n$lim</VirtualHost>\n";
-}
-my $server = eval {
-    standalone_server(listen => [ map { "127.0.0.1:$_" } @ports ], body => $body);
+my %vhost;
+my ($server, @ports) = eval {
+    start_on_free_ports(4, sub {
+        my @p = @_;
+        %vhost = (
+            'X-Forwarded-For 8190'  => [ $p[0], 'X-Forwarded-For', 8190 ],
+            'Forwarded 8190'        => [ $p[1], 'Forwarded', 8190 ],
+            'X-Forwarded-For 65536' => [ $p[2], 'X-Forwarded-For', 65536 ],
+            'Forwarded 65536'       => [ $p[3], 'Forwarded', 65536 ],
+        );
+        my $vhosts = '';
+        for my $name (sort keys %vhost) {
+            my ($port, $header, $limit) = @{ $vhost{$name} };
+            # The default limit is left unset: the test is of httpd's own default.
+            my $lim = $limit == 8190 ? '' : "    LimitRequestFieldSize $limit\n";
+            $vhosts .= "<VirtualHost 127.0.0.1:$port>\n    ClientIPHeader $header\n$lim</VirtualHost>\n";
+        }
+        standalone_server(listen => [ map { "127.0.0.1:$_" } @p ], body => $body . $vhosts);
+    });
 };
 unless ($server) {
     plan tests => 1;

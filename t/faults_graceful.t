@@ -46,14 +46,15 @@ sub write_list {
 }
 write_list('A');
 
-my $port = free_port();
-my $server = eval {
-    httpd_server(mpm => 'event', listen => ["127.0.0.1:$port"], body => <<"CONF");
+my ($server, $port) = eval {
+    start_on_free_ports(1, sub {
+        httpd_server(mpm => 'event', listen => ["127.0.0.1:$_[0]"], body => <<"CONF");
 ClientIPTrustedProxiesFile "$trust"
 ClientIPHeader X-Forwarded-For
 KeepAlive On
 MaxKeepAliveRequests 0
 CONF
+    });
 };
 unless ($server) {
     plan tests => 1;

@@ -34,9 +34,9 @@ use ClientIP::Faults;
 use Time::HiRes qw(sleep time);
 
 my $conns = 500;
-my $port = free_port();
-my $server = eval {
-    httpd_server(mpm => 'event', listen => ["127.0.0.1:$port"], body => <<'CONF');
+my ($server, $port) = eval {
+    start_on_free_ports(1, sub {
+        httpd_server(mpm => 'event', listen => ["127.0.0.1:$_[0]"], body => <<'CONF');
 ClientIPTrustedProxies 127.0.0.1
 ClientIPProxyProtocol On
 ClientIPProxyProtocolTimeout 2
@@ -50,6 +50,7 @@ MaxSpareThreads 256
 MaxRequestWorkers 256
 LogLevel warn
 CONF
+    });
 };
 unless ($server) {
     plan tests => 1;

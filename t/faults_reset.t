@@ -50,23 +50,27 @@ ClientIPTrustedProxies 127.0.0.1
 ClientIPProxyProtocol On
 ClientIPProxyProtocolTimeout 5
 CONF
-my %seen;
-my ($pp, $pe, $po) = map { my $p; do { $p = free_port() } while $seen{$p}++; $p } 1 .. 3;
-$servers{prefork} = eval {
-    standalone_server(listen => ["127.0.0.1:$pp"], body => $cfg . <<'CONF');
+my ($pp, $pe, $po);
+($servers{prefork}, $pp) = eval {
+    start_on_free_ports(1, sub {
+        standalone_server(listen => ["127.0.0.1:$_[0]"], body => $cfg . <<'CONF');
 StartServers 24
 MinSpareServers 24
 MaxSpareServers 32
 CONF
+    });
 } or diag "prefork server: $@";
-$servers{event} = eval {
-    httpd_server(mpm => 'event', modules => ['reqtimeout'],
-                 listen => ["127.0.0.1:$pe", "127.0.0.1:$po"], body => $cfg . <<"CONF");
+($servers{event}, $pe, $po) = eval {
+    start_on_free_ports(2, sub {
+        my ($on, $opt) = @_;
+        httpd_server(mpm => 'event', modules => ['reqtimeout'],
+                     listen => ["127.0.0.1:$on", "127.0.0.1:$opt"], body => $cfg . <<"CONF");
 StartServers 2
-<VirtualHost 127.0.0.1:$po>
+<VirtualHost 127.0.0.1:$opt>
     ClientIPProxyProtocol Optional
 </VirtualHost>
 CONF
+    });
 } or diag "event server: $@";
 
 # [ name, server, port ]: the event server's second address is Optional.

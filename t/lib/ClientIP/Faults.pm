@@ -19,7 +19,7 @@ our @EXPORT = qw(
     start_load stop_load load_summary
     http_get
     httpd_processes httpd_rss_kib httpd_threads tcp_port_state tcp_counters count_lines run_cmd
-    idle_storm percentile
+    idle_storm percentile start_on_free_ports
 );
 
 # ---- keep-alive load ------------------------------------------------------------
@@ -185,6 +185,35 @@ sub load_summary {
                                status_5xx other_status stale failed)};
 }
 
+# ---- a server on free ports ----------------------------------------------------------
+
+# start_on_free_ports(N, sub { my @ports = @_; ...start a server...; $server })
+# picks N distinct loopback ports nobody listens on and calls the starter
+# with them. A port found free can be taken by another process before httpd
+# binds it (client sockets take their ports from the same range): when the
+# start fails for that reason, it tries again with new ports, three times
+# in all. Returns the starter's result and the ports, or dies with the
+# last error.
+sub start_on_free_ports {
+    my ($n, $start) = @_;
+    my $err;
+    for my $attempt (1 .. 3) {
+        my (%seen, @ports);
+        while (@ports < $n) {
+            my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 1)
+                or die "no free port: $@";
+            my $p = $s->sockport;
+            close $s;
+            push @ports, $p unless $seen{$p}++;
+        }
+        my $r = eval { $start->(@ports) };
+        return wantarray ? ($r, @ports) : $r if $r;
+        $err = $@ || "the server did not start\n";
+        last unless $err =~ /Address already in use|could not bind|AH00072|AH00076/;
+    }
+    die $err;
+}
+
 # ---- one request ------------------------------------------------------------------
 
 # A plain GET on a fresh connection, optionally preceded by raw bytes
@@ -254,7 +283,7 @@ sub http_get {
 # 'stop': the idle connections still open are then ended as `ghost`.
 #
 # Returns { idle => [ { started, established, ended, how, sent, lport } ],
-#           probes => [ { started, ended, code, client, error } ],
+#           probes => [ { started, ended, code, client, error, lport } ],
 #           seconds } with times in seconds from the start; `how` is eof,
 # reset, data (the server sent bytes), connect: <error>, ghost, or open
 # (still open at the guard).
@@ -356,7 +385,13 @@ sub idle_storm {
             my %p = (kind => 'probe', started => $now, state => 'connecting', data => '');
             my ($fh, $err) = $open->($a{probe_from} // $sources[0]);
             if (!$fh) { @p{qw(ended code error state)} = ($now, 0, $err, 'done') }
-            else      { $p{fh} = $fh; $by_fd{ fileno $fh } = \%p; $probes_left++ }
+            else {
+                $p{fh} = $fh;
+                $by_fd{ fileno $fh } = \%p;
+                $probes_left++;
+                my $name = getsockname $fh;
+                ($p{lport}) = Socket::unpack_sockaddr_in($name) if $name;
+            }
             push @probes, \%p;
             $next_probe = $now + ($a{probe_every} // 0.5);
         }
