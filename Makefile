@@ -10,7 +10,7 @@ CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iincl
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit suite clean bench soak install uninstall fuzz fuzz-replay perf-guard deb test-deb
+.PHONY: all deps run test unit suite clean bench soak faults install uninstall fuzz fuzz-replay perf-guard deb test-deb
 
 all: $(MODULE)
 
@@ -92,6 +92,15 @@ bench: deps
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@bench/soak
+
+# Fault injection beyond CI (docs/reliability-faults.md): reloading with a
+# broken trust file by every path incl. raw signals (scripts/faults-signal),
+# and 10,000 idle connections on a PROXY listener (scripts/faults-idle;
+# FAULTS_IDLE_ARGS="--conns 2000 --profile debian" for a smaller run).
+faults: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/faults-signal
+	@scripts/faults-idle $(FAULTS_IDLE_ARGS)
 
 clean:
 	rm -rf .libs *.la *.lo *.slo *.o src/*.lo src/*.slo src/*.o src/.libs t/unit/build build
