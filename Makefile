@@ -63,7 +63,7 @@ $(ASAN_MODULE): mod_clientip.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/asan
 	$(ASAN_CC) -shared -fPIC -g -O1 -std=gnu99 $(ASAN_FLAGS) -Wall -Wextra \
 		-Wno-unused-parameter -Wno-missing-field-initializers \
-		$$($(APXS) -q EXTRA_INCLUDES EXTRA_CPPFLAGS) -Iinclude \
+		$$($(APXS) -q EXTRA_INCLUDES) $$($(APXS) -q EXTRA_CPPFLAGS) -Iinclude \
 		-o $@ mod_clientip.c $(CORE_SRC)
 
 # The whole suite once with httpd under valgrind memcheck (slow: not part
