@@ -9,8 +9,14 @@ MODULE    := .libs/mod_clientip.so
 CFLAGS_CORE := -std=c99 -O2 -g -Wall -Wextra -Wshadow -Wstrict-prototypes -Iinclude
 UNIT_SRC  := $(wildcard t/unit/test_*.c)
 UNIT_BIN  := $(patsubst t/unit/%.c,t/unit/build/%,$(UNIT_SRC))
+# The ASan/UBSan build of the module (make test-asan): its own file, so the
+# normal .libs/mod_clientip.so stays what `make test` and `make install` use.
+ASAN_CC     ?= gcc
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_MODULE := build/asan/mod_clientip.so
 
-.PHONY: all deps run test unit suite clean bench soak faults install uninstall fuzz fuzz-replay perf-guard deb test-deb
+.PHONY: all deps run test unit suite clean bench soak faults install uninstall fuzz fuzz-replay \
+	perf-guard deb test-deb test-asan test-valgrind asan
 
 all: $(MODULE)
 
@@ -29,11 +35,14 @@ run: deps
 
 # Unit tests of the cores (no httpd), the fuzz corpora replayed under
 # ASan/UBSan (no fuzzing), the instruction budget of the walk (callgrind),
-# then the Apache::Test suite; last, as root only, the Debian package
-# installed, enabled and serving (scripts/test-deb, which says SKIP when not
-# root).
+# the Apache::Test suite against the ASan/UBSan build (test-asan;
+# TEST_ASAN=0 leaves it out), then the suite against the normal build; last,
+# as root only, the Debian package installed, enabled and serving
+# (scripts/test-deb, which says SKIP when not root).
+TEST_ASAN ?= 1
 test: deps
 	@$(MAKE) --no-print-directory all unit fuzz-replay perf-guard
+	@if [ "$(TEST_ASAN)" != 0 ]; then $(MAKE) --no-print-directory asan && scripts/run-memcheck asan; fi
 	@scripts/run-tests
 	@scripts/test-deb
 
@@ -43,6 +52,28 @@ unit: $(UNIT_BIN)
 t/unit/build/%: t/unit/%.c $(CORE_SRC) $(CORE_HDR) t/unit/cip_test.h
 	@mkdir -p t/unit/build
 	$(CC) $(CFLAGS_CORE) -It/unit -o $@ $< $(CORE_SRC)
+
+# The whole Apache::Test suite against the ASan/UBSan build, with the
+# sanitizer runtimes preloaded into httpd only; any report fails the run
+# (scripts/run-memcheck, docs/reliability-sanitizers.md).
+test-asan: deps
+	@$(MAKE) --no-print-directory asan
+	@scripts/run-memcheck asan
+
+asan: $(ASAN_MODULE)
+
+$(ASAN_MODULE): mod_clientip.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/asan
+	$(ASAN_CC) -shared -fPIC -g -O1 -std=gnu99 $(ASAN_FLAGS) -Wall -Wextra \
+		-Wno-unused-parameter -Wno-missing-field-initializers \
+		$$($(APXS) -q EXTRA_INCLUDES) $$($(APXS) -q EXTRA_CPPFLAGS) -Iinclude \
+		-o $@ mod_clientip.c $(CORE_SRC)
+
+# The whole suite once with httpd under valgrind memcheck (slow: not part
+# of make test); errors and definite leaks in the module's frames fail it.
+test-valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-memcheck valgrind
 
 # The Apache::Test suite alone (module already built, deps installed).
 suite:
