@@ -41,13 +41,14 @@ sub refused {
     my ($name, $why, %a) = @_;
     my $from = $a{from} // trusted;
     my $port = $port{ $a{host} // 'on' };
+    my $log_size = -s $elog // 0;
     my $r = raw_exchange(port => $port, %a);
     subtest $name => sub {
         ok $r->{closed}, 'the server closed the connection'
             or diag "timed out: $r->{timed_out}, error: " . ($r->{error} // '');
         is length $r->{data}, 0, 'no response at all' or diag $r->{data};
         my $re = qr/closing connection from \Q$from\E:$r->{local_port} to 127\.0\.0\.1:$port: /;
-        my @lines = wait_for_log($elog, $re);
+        my @lines = wait_for_log($elog, $re, from => $log_size);
         is scalar @lines, 1, 'one log line for the connection' or diag join "\n", @lines;
         like $lines[0] // '(no line)', qr/\[clientip:warn\].*$re.*$why.* \(\S.*\)$/,
              'it names the peer, the reason and a directive';

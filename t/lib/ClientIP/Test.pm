@@ -113,8 +113,9 @@ sub info_json {
 }
 
 sub read_lines {
-    my ($file) = @_;
+    my ($file, $from) = @_;
     open my $fh, '<', $file or return ();
+    seek $fh, $from, 0 if $from;
     my @lines = <$fh>;
     close $fh;
     chomp @lines;
@@ -770,11 +771,14 @@ sub proxy_info_json {
 
 # Waits (at most `timeout` seconds, default 5) until $file has a line
 # matching $re; returns all matching lines (none after the timeout).
+# `from` => a byte offset (the file's size taken before the exchange): only
+# lines written since count, so an earlier connection that happened to use
+# the same client port is not counted again.
 sub wait_for_log {
     my ($file, $re, %o) = @_;
     my $deadline = time + ($o{timeout} // 5);
     while (1) {
-        my @hits = grep { $_ =~ $re } read_lines($file);
+        my @hits = grep { $_ =~ $re } read_lines($file, $o{from});
         return @hits if @hits or time > $deadline;
         sleep 0.05;
     }
