@@ -51,12 +51,7 @@ ClientIPHeader X-Forwarded-For
 CONF
     });
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 
 my $httpd = Apache::Test::config()->{vars}{httpd};
 my $ctl = find_binary('apache2ctl') // find_binary('apachectl');

@@ -54,12 +54,7 @@ my ($server, @ports) = eval {
         standalone_server(listen => [ map { "127.0.0.1:$_" } @p ], body => $body . $vhosts);
     });
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 plan tests => 4 * 7;
 
 # Entries in the header's own syntax.

@@ -56,12 +56,7 @@ MaxKeepAliveRequests 0
 CONF
     });
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 {
     open my $fh, '>', "$server->{dir}/htdocs/load.txt" or die "$!";
     print $fh "ok\n";

@@ -52,12 +52,7 @@ LogLevel warn
 CONF
     });
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 plan tests => 7;
 
 my $v1_half = 'PROXY TCP4 203.0.113.7 127.0.0.1 4';

@@ -26,12 +26,7 @@ CustomLog "$DIR/logs/access_log" mapped
 CONF
 
 my $server = eval { standalone_server(listen => ["[::]:$port"], body => $body) };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 
 plan tests => 4;
 

@@ -32,12 +32,7 @@ ClientIPForwardedProto On
 </VirtualHost>
 CONF
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 plan tests => 7;
 
 {

@@ -25,12 +25,7 @@ ClientIPTrustedProxies 127.0.0.1
 ClientIPProxyProtocol On
 CONF
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 
 my $line = "PROXY TCP4 203.0.113.7 198.51.100.2 4711 443\r\n";
 # Long enough that header plus request exceed the filter's first read.

@@ -34,12 +34,7 @@ CONF
 my $server = eval {
     standalone_server(listen => ["127.0.0.1:$p_main", "127.0.0.1:$p_vhost"], body => $body);
 };
-unless ($server) {
-    plan tests => 1;
-    fail('own httpd started');
-    diag $@;
-    exit 1;
-}
+exit_unless_started($server, $@);
 mkdir "$server->{dir}/htdocs/tp";
 {
     open my $fh, '>', "$server->{dir}/htdocs/tp/index.txt" or die $!;

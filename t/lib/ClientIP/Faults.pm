@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use ClientIP::HTTP qw(parse_http);
 use IO::Socket::IP ();
 use JSON::PP ();
 use POSIX ();
@@ -244,25 +245,9 @@ sub http_get {
         last unless $n;
     }
     close $s;
-    my ($head, $body) = split /\r\n\r\n/, $data, 2;
-    return { code => 0, error => 'no response', data => $data }
-        unless defined $head and $head =~ m{^HTTP/1\.\d (\d{3})};
-    my %res = (code => $1, body => $body // '', headers => {});
-    for my $line (split /\r\n/, $head) {
-        my ($k, $v) = $line =~ /^([^:\s]+):\s*(.*)$/ or next;
-        $res{headers}{lc $k} = $v;
-    }
-    if (($res{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
-        my ($in, $out) = ($res{body}, '');
-        while ($in =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            my $size = hex $1;
-            last if $size == 0;
-            $out .= substr $in, 0, $size, '';
-            $in =~ s/^\r\n//;
-        }
-        $res{body} = $out;
-    }
-    return \%res;
+    my $res = parse_http($data);
+    return { code => 0, error => 'no response', data => $data } unless $res->{code};
+    return $res;
 }
 
 # ---- many idle connections (slowloris on a PROXY listener) -------------------------

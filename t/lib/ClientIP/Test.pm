@@ -23,6 +23,7 @@ use Time::HiRes qw(sleep time);
 use Test::More ();
 
 use Apache::Test ();
+use ClientIP::HTTP qw(parse_http);
 use Apache::TestRequest ();
 
 our @EXPORT = qw(
@@ -539,7 +540,7 @@ END {
 
 push @EXPORT, qw(
     proxy_v1 proxy_v2 tlv ssl_tlv crc32c
-    raw_exchange parse_http proxy_connection proxy_request proxy_cgi_env proxy_info_json
+    exit_unless_started raw_exchange parse_http proxy_connection proxy_request proxy_cgi_env proxy_info_json
     wait_for_log httpd_child_survived self_signed_cert curl_run
     haproxy_binary haproxy_server httpd_server
 );
@@ -696,29 +697,16 @@ sub raw_exchange {
     return \%r;
 }
 
-# An HTTP/1.x response in a byte string: { code, headers (lower-case name =>
-# value), body } (chunked bodies decoded), or { code => 0 } when there is none.
-sub parse_http {
-    my ($data) = @_;
-    my ($head, $body) = split /\r\n\r\n/, $data // '', 2;
-    return { code => 0, headers => {}, body => '' }
-        unless defined $head and $head =~ m{^HTTP/\d\.\d (\d{3})};
-    my %res = (code => $1, headers => {}, body => $body // '');
-    for my $line (split /\r\n/, $head) {
-        my ($k, $v) = $line =~ /^([^:\s]+):\s*(.*)$/ or next;
-        $res{headers}{lc $k} = exists $res{headers}{lc $k} ? "$res{headers}{lc $k}, $v" : $v;
-    }
-    if (($res{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
-        my ($in, $out) = ($res{body}, '');
-        while ($in =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            my $size = hex $1;
-            last if $size == 0;
-            $out .= substr $in, 0, $size, '';
-            $in =~ s/^\r\n//;
-        }
-        $res{body} = $out;
-    }
-    return \%res;
+
+# For a test whose own httpd (standalone_server, httpd_server, in an eval)
+# did not start: one failed test with the reason, and the end of the file.
+sub exit_unless_started {
+    my ($server, $error) = @_;
+    return if $server;
+    Test::More::plan(tests => 1);
+    Test::More::fail('own httpd started');
+    Test::More::diag($error);
+    exit 1;
 }
 
 # A ClientIP::Test::Connection (Net::HTTP, keep-alive as asked) whose socket
