@@ -1149,7 +1149,7 @@ static void replace_header(apr_table_t *headers, const char *name, const char *o
     const apr_array_header_t *arr = apr_table_elts(headers);
     apr_table_entry_t *e = (apr_table_entry_t *)arr->elts, *found = NULL;
     for (int i = 0; i < arr->nelts; i++) {
-        if (e[i].val == old_value && found == NULL)
+        if (e[i].val == old_value && found == NULL && strcasecmp(e[i].key, name) == 0)
             found = &e[i];
         else if (found != NULL && e[i].key_checksum == found->key_checksum &&
                  strcasecmp(e[i].key, name) == 0)
