@@ -60,13 +60,6 @@ my $fix  = tempdir('clientip-docs-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 make_path("$fix/$_") for qw(logs conf htdocs);
 my $port = free_port();
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
 sub spew {
     my ($path, $text) = @_;
     make_path(dirname($path));

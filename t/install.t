@@ -42,13 +42,6 @@ my %layout = (
 
 plan tests => 2 * keys(%layout) + 2;
 
-sub slurp {
-    my ($path) = @_;
-    open my $fh, '<', $path or die "$path: $!";
-    local $/;
-    return scalar <$fh>;
-}
-
 sub spew {
     my ($path, $text, $mode) = @_;
     open my $fh, $mode // '>', $path or die "$path: $!";

@@ -113,6 +113,14 @@ sub info_json {
     return ($res, $data);
 }
 
+# A whole file as one string; dies when it can't be read.
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
 sub read_lines {
     my ($file, $from) = @_;
     open my $fh, '<', $file or return ();
@@ -540,7 +548,7 @@ END {
 
 push @EXPORT, qw(
     proxy_v1 proxy_v2 tlv ssl_tlv crc32c
-    exit_unless_started raw_exchange parse_http proxy_connection proxy_request proxy_cgi_env proxy_info_json
+    slurp exit_unless_started raw_exchange parse_http proxy_connection proxy_request proxy_cgi_env proxy_info_json
     wait_for_log httpd_child_survived self_signed_cert curl_run
     haproxy_binary haproxy_server httpd_server
 );
