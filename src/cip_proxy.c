@@ -784,14 +784,30 @@ void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_
 
 static const char lower_hex[] = "0123456789abcdef";
 
+static int plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '\\';
+}
+
 size_t cip_proxy_render_text(const unsigned char *data, size_t len, char *buf, size_t size)
 {
+    /* The usual value (an ALPN id, a host name, a cipher) is all plain:
+     * one check per byte and one copy. */
+    size_t plain = 0;
+    while (plain < len && plain_byte(data[plain]))
+        plain++;
+    if (plain == len && len < size) {
+        memcpy(buf, data, len);
+        buf[len] = '\0';
+        return len;
+    }
+
     size_t need = 0, o = 0;
     int full = 0; /* stop writing at the first piece that does not fit */
 
     for (size_t i = 0; i < len; i++) {
         unsigned char c = data[i];
-        int plain = c >= 0x20 && c < 0x7f && c != '\\';
+        int plain = plain_byte(c);
         size_t w = plain ? 1 : 4;
         need += w;
         if (full || o + w >= size) {
@@ -815,6 +831,14 @@ size_t cip_proxy_render_text(const unsigned char *data, size_t len, char *buf, s
 size_t cip_proxy_render_hex(const unsigned char *data, size_t len, char *buf, size_t size)
 {
     size_t o = 0;
+    if (2 * len < size) { /* room for all: no check per byte */
+        for (size_t i = 0; i < len; i++, o += 2) {
+            buf[o] = lower_hex[data[i] >> 4];
+            buf[o + 1] = lower_hex[data[i] & 0x0f];
+        }
+        buf[o] = '\0';
+        return 2 * len;
+    }
     for (size_t i = 0; i < len && o + 2 < size; i++) {
         buf[o++] = lower_hex[data[i] >> 4];
         buf[o++] = lower_hex[data[i] & 0x0f];
