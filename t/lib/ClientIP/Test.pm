@@ -265,6 +265,28 @@ sub free_port {
     return $p;
 }
 
+# What the tests' own servers serve, the same for every MPM: static files
+# from $dir/htdocs, the suite's CGI scripts from $t/cgi-bin, clientip-info,
+# and the client httpd saw in an X-Seen-Client response header.
+sub _served_content {
+    my ($dir, $t) = @_;
+    return <<"CONF";
+DocumentRoot "$dir/htdocs"
+<Directory "$dir/htdocs">
+    Require all granted
+</Directory>
+ScriptAlias /cgi-bin/ "$t/cgi-bin/"
+<Directory "$t/cgi-bin">
+    Options +ExecCGI
+    Require all granted
+</Directory>
+<Location /clientip-info>
+    SetHandler clientip-info
+</Location>
+Header always set X-Seen-Client "expr=%{REMOTE_ADDR}"
+CONF
+}
+
 # Starts a small httpd (prefork, mod_cgi, the module under test) from a
 # config of the test's own, for what the Apache::Test server cannot show
 # (a server with no trusted proxies, a dual-stack listener). Arguments:
@@ -304,19 +326,7 @@ DefaultRuntimeDir "$dir/logs"
 StartServers 1
 MinSpareServers 1
 MaxSpareServers 2
-DocumentRoot "$dir/htdocs"
-<Directory "$dir/htdocs">
-    Require all granted
-</Directory>
-ScriptAlias /cgi-bin/ "$t/cgi-bin/"
-<Directory "$t/cgi-bin">
-    Options +ExecCGI
-    Require all granted
-</Directory>
-<Location /clientip-info>
-    SetHandler clientip-info
-</Location>
-Header always set X-Seen-Client "expr=%{REMOTE_ADDR}"
+@{[ _served_content($dir, $t) ]}
 $body
 CONF
     close $fh or die "$conf: $!";
@@ -988,19 +998,7 @@ ThreadsPerChild 16
 MinSpareThreads 8
 MaxSpareThreads 32
 MaxRequestWorkers 32
-DocumentRoot "$dir/htdocs"
-<Directory "$dir/htdocs">
-    Require all granted
-</Directory>
-ScriptAlias /cgi-bin/ "$t/cgi-bin/"
-<Directory "$t/cgi-bin">
-    Options +ExecCGI
-    Require all granted
-</Directory>
-<Location /clientip-info>
-    SetHandler clientip-info
-</Location>
-Header always set X-Seen-Client "expr=%{REMOTE_ADDR}"
+@{[ _served_content($dir, $t) ]}
 $body
 CONF
     close $fh or die "$conf: $!";
