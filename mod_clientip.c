@@ -77,8 +77,10 @@ typedef struct clientip_proxy {
     cip_endpoint src;         /* the client */
     const char *src_ip;       /* text of src, canonical */
     const char *src_port;
+    const char *dst_ip;       /* the address the client connected to */
+    const char *dst_port;
     int ssl_client;           /* v2 SSL TLV says the client used TLS */
-    apr_array_header_t *env;  /* name, value, name, value... PROXY_PROTOCOL_* */
+    apr_array_header_t *tlv_env; /* name, value, name, value... PROXY_PROTOCOL_TLV_* */
 } clientip_proxy;
 
 typedef struct clientip_conn {
@@ -91,6 +93,8 @@ typedef struct clientip_conn {
     const char *peer_port; /* decimal */
     const cip_trust *looked_up_in;
     const cip_prefix *peer_trusted_by;
+    cip_walk_memo *memo; /* the trusted right end of the last list walked (cip_list.h),
+                            allocated at the first recursive list walk */
 } clientip_conn;
 
 typedef struct clientip_result {
@@ -102,8 +106,8 @@ typedef struct clientip_result {
     const cip_prefix *src_trusted_by;  /* the PROXY source in the trust list */
     const char *source;                /* CLIENTIP_SOURCE */
     const char *header_value;          /* the header as received, NULL if absent/unread */
-    size_t hop_count;
-    cip_hop *hops; /* copies of the walk's hops, right to left */
+    size_t hop_count;  /* entries the walk took (the hops themselves are not kept: the
+                          decision trail walks header_value again, with the same result) */
     cip_walk_stop stop;
     cip_endpoint_status bad_status;
     const char *bad_entry;
@@ -523,21 +527,14 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
     pp->version = res->version;
     pp->kind = res->kind;
     pp->has_addresses = res->has_addresses;
-    pp->env = apr_array_make(p, 8, sizeof(const char *));
-#define ENV_PAIR(name, value)                                                                    \
-    do {                                                                                         \
-        APR_ARRAY_PUSH(pp->env, const char *) = (name);                                          \
-        APR_ARRAY_PUSH(pp->env, const char *) = (value);                                         \
-    } while (0)
+    pp->tlv_env = apr_array_make(p, 8, sizeof(const char *));
     if (res->has_addresses) {
         pp->src.addr = res->src;
         pp->src.port = res->src_port;
         pp->src_ip = format_addr(p, &res->src);
         pp->src_port = apr_itoa(p, res->src_port);
-        ENV_PAIR("PROXY_PROTOCOL_ADDR", pp->src_ip);
-        ENV_PAIR("PROXY_PROTOCOL_PORT", pp->src_port);
-        ENV_PAIR("PROXY_PROTOCOL_SERVER_ADDR", format_addr(p, &res->dst));
-        ENV_PAIR("PROXY_PROTOCOL_SERVER_PORT", apr_itoa(p, res->dst_port));
+        pp->dst_ip = format_addr(p, &res->dst);
+        pp->dst_port = apr_itoa(p, res->dst_port);
     }
 
     /* TLVs: each type once (the first one counts), sub-TLVs of SSL included. */
@@ -553,22 +550,21 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
             if (seen_ssl++ || !cip_proxy_tlv_ssl(&tlv, &ssl))
                 continue; /* the first SSL TLV counts, like every other type */
             pp->ssl_client = (ssl.client & CIP_PROXY_SSL_CLIENT_SSL) != 0;
-            add_tlv_env(p, pp->env, "SSL", "PROXY_PROTOCOL_TLV_SSL", CIP_PROXY_FORM_NUMBER, NULL, 0,
+            add_tlv_env(p, pp->tlv_env, "SSL", "PROXY_PROTOCOL_TLV_SSL", CIP_PROXY_FORM_NUMBER, NULL, 0,
                         ssl.client);
-            add_tlv_env(p, pp->env, "SSL_VERIFY", "PROXY_PROTOCOL_TLV_SSL_VERIFY",
+            add_tlv_env(p, pp->tlv_env, "SSL_VERIFY", "PROXY_PROTOCOL_TLV_SSL_VERIFY",
                         CIP_PROXY_FORM_NUMBER, NULL, 0, ssl.verify);
             cip_proxy_tlv_begin(&sub_it, ssl.sub_tlvs, ssl.sub_tlvs_len);
             while (cip_proxy_tlv_next(&sub_it, &sub)) {
                 cip_proxy_tlv_describe(&sub, 1, &view);
-                add_tlv_env(p, pp->env, view.name, view.env_name, view.form, view.data, view.len,
+                add_tlv_env(p, pp->tlv_env, view.name, view.env_name, view.form, view.data, view.len,
                             view.number);
             }
             continue;
         }
-        add_tlv_env(p, pp->env, view.name, view.env_name, view.form, view.data, view.len,
+        add_tlv_env(p, pp->tlv_env, view.name, view.env_name, view.form, view.data, view.len,
                     view.number);
     }
-#undef ENV_PAIR
     ctx->cs->proxy = pp;
 }
 
@@ -820,6 +816,7 @@ static apr_status_t proxy_input_filter(ap_filter_t *f, apr_bucket_brigade *bb,
 }
 
 static clientip_conn *conn_state_new(conn_rec *c);
+static void build_env_templates(apr_pool_t *pconf);
 
 static int clientip_pre_connection(conn_rec *c, void *csd)
 {
@@ -890,6 +887,7 @@ static int clientip_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         if (conf->proxy_exceptions != NULL && cip_trust_build(conf->proxy_exceptions) != 0)
             return HTTP_INTERNAL_SERVER_ERROR;
     }
+    build_env_templates(pconf);
     const char *error = check_proxy_config(pconf, main_server, &proxy_listeners);
     if (error != NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_server, "%s", error);
@@ -1173,7 +1171,6 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
     res->hop_count = walk->hop_count;
     if (walk->hop_count == 0)
         return;
-    res->hops = apr_pmemdup(r->pool, walk->hops, walk->hop_count * sizeof *walk->hops);
 
     /* The client is the last entry taken. */
     const cip_hop *client = &walk->hops[walk->hop_count - 1];
@@ -1217,7 +1214,7 @@ static const char *fwd_text(apr_pool_t *p, const cip_fwd_value *value)
 /* Walk the configured header. For Forwarded, *chosen receives the element
  * that origin values come from; returns 1 when there is one. */
 static int walk_header(request_rec *r, const clientip_server_conf *conf, clientip_result *res,
-                       cip_fwd_element *chosen)
+                       clientip_conn *cs, cip_fwd_element *chosen)
 {
     const char *value = apr_table_get(r->headers_in, conf->header_name);
     if (value == NULL)
@@ -1227,7 +1224,11 @@ static int walk_header(request_rec *r, const clientip_server_conf *conf, clienti
     cip_walk walk;
 
     if (conf->header_kind == HEADER_LIST) {
-        cip_list_walk(value, len, conf->trusted, conf->recursive == 1, &walk);
+        /* Behind a fixed chain of proxies the trusted right end repeats on
+         * every request of the connection: the memo skips reading it again. */
+        if (conf->recursive == 1 && cs->memo == NULL)
+            cs->memo = apr_pcalloc(r->connection->pool, sizeof *cs->memo);
+        cip_list_walk_memo(value, len, conf->trusted, conf->recursive == 1, cs->memo, &walk);
         apply_walk(r, conf, res, value, len, &walk);
         return 0;
     }
@@ -1382,27 +1383,94 @@ static void apply_origin(request_rec *r, const clientip_result *res)
 /* SPEC "What the module exposes". This hook runs first and nothing has set
  * these names yet (an internal redirect's table holds only REDIRECT_
  * copies), so addn, which skips the search for an existing key, is safe. */
-static void set_env(request_rec *r, const clientip_server_conf *conf,
-                    const clientip_result *res)
+/* SPEC "What the module exposes": the request environment.
+ *
+ * apr_table_addn costs about 60 instructions a variable (hash, key
+ * checksum, index, push), and most requests set the same names. So the
+ * names are added once, at startup, to template tables, one for each
+ * combination of the optional ones (ENV_*); a request copies its template
+ * (apr_table_copy: the entries and the index in a few memcpy calls, no
+ * hashing) and fills in the values in the template's order. */
+enum { ENV_PORT = 1, ENV_SOURCE = 2, ENV_PROXY_ADDR = 4, ENV_SHAPES = 8, ENV_MAX_VALUES = 10 };
+static apr_table_t *env_templates[ENV_SHAPES];
+
+/* Room for what other modules add later, as httpd's own 25 would give. */
+#define ENV_TEMPLATE_ROOM 32
+
+static void build_env_templates(apr_pool_t *pconf)
 {
-    apr_table_t *env = r->subprocess_env;
-    apr_table_addn(env, "CLIENTIP_PEER_ADDR", res->peer_ip);
-    apr_table_addn(env, "CLIENTIP_PEER_PORT", res->peer_port);
-    apr_table_addn(env, "CLIENTIP_ADDR", r->useragent_ip);
+    for (int shape = 0; shape < ENV_SHAPES; shape++) {
+        apr_table_t *t = apr_table_make(pconf, ENV_TEMPLATE_ROOM);
+        /* The order here is the order set_env fills values in. */
+        apr_table_addn(t, "CLIENTIP_PEER_ADDR", "");
+        apr_table_addn(t, "CLIENTIP_PEER_PORT", "");
+        apr_table_addn(t, "CLIENTIP_ADDR", "");
+        if (shape & ENV_PORT)
+            apr_table_addn(t, "CLIENTIP_PORT", "");
+        if (shape & ENV_SOURCE) {
+            apr_table_addn(t, "CLIENTIP_SOURCE", "");
+            apr_table_addn(t, "CLIENTIP_PROXIES", "");
+        }
+        if (shape & ENV_PROXY_ADDR) {
+            apr_table_addn(t, "PROXY_PROTOCOL_ADDR", "");
+            apr_table_addn(t, "PROXY_PROTOCOL_PORT", "");
+            apr_table_addn(t, "PROXY_PROTOCOL_SERVER_ADDR", "");
+            apr_table_addn(t, "PROXY_PROTOCOL_SERVER_PORT", "");
+        }
+        env_templates[shape] = t;
+    }
+}
+
+static void set_env(request_rec *r, const clientip_result *res)
+{
+    const char *values[ENV_MAX_VALUES];
+    int shape = 0, n = 0;
+    values[n++] = res->peer_ip;
+    values[n++] = res->peer_port;
+    values[n++] = r->useragent_ip;
+    const char *port = NULL;
     if (res->hop_count == 0 && res->from_proxy) {
         if (res->proxy->src.port != 0)
-            apr_table_addn(env, "CLIENTIP_PORT", res->proxy->src_port);
+            port = res->proxy->src_port;
     }
     else if (res->hop_count == 0)
-        apr_table_addn(env, "CLIENTIP_PORT", res->peer_port);
+        port = res->peer_port;
     else if (r->useragent_addr->port != 0)
-        apr_table_addn(env, "CLIENTIP_PORT", apr_itoa(r->pool, r->useragent_addr->port));
-    if (res->proxies != NULL) {
-        apr_table_addn(env, "CLIENTIP_SOURCE", res->source);
-        apr_table_addn(env, "CLIENTIP_PROXIES", res->proxies);
+        port = apr_itoa(r->pool, r->useragent_addr->port);
+    if (port != NULL) {
+        shape |= ENV_PORT;
+        values[n++] = port;
     }
-    if (res->proxy != NULL) {
-        const apr_array_header_t *pairs = res->proxy->env;
+    if (res->proxies != NULL) {
+        shape |= ENV_SOURCE;
+        values[n++] = res->source;
+        values[n++] = res->proxies;
+    }
+    const clientip_proxy *pp = res->proxy;
+    if (pp != NULL && pp->has_addresses) {
+        shape |= ENV_PROXY_ADDR;
+        values[n++] = pp->src_ip;
+        values[n++] = pp->src_port;
+        values[n++] = pp->dst_ip;
+        values[n++] = pp->dst_port;
+    }
+
+    /* The copy's entries are ours to change: only values, never keys, so
+     * the table's index stays right. */
+    apr_table_t *env = apr_table_copy(r->pool, env_templates[shape]);
+    apr_table_entry_t *entry = (apr_table_entry_t *)apr_table_elts(env)->elts;
+    for (int i = 0; i < n; i++)
+        entry[i].val = (char *)values[i];
+    /* Whatever was there before this hook (an internal redirect's
+     * REDIRECT_* variables) follows ours. */
+    const apr_array_header_t *before = apr_table_elts(r->subprocess_env);
+    const apr_table_entry_t *old = (const apr_table_entry_t *)before->elts;
+    for (int i = 0; i < before->nelts; i++)
+        apr_table_addn(env, old[i].key, old[i].val);
+    r->subprocess_env = env;
+
+    if (pp != NULL) {
+        const apr_array_header_t *pairs = pp->tlv_env;
         for (int i = 0; i + 1 < pairs->nelts; i += 2)
             apr_table_addn(env, APR_ARRAY_IDX(pairs, i, const char *),
                            APR_ARRAY_IDX(pairs, i + 1, const char *));
@@ -1492,8 +1560,19 @@ static apr_array_header_t *decision_trail(request_rec *r, const clientip_server_
         origin_trail(r, res, trail);
         return trail;
     }
-    for (size_t i = 0; i < res->hop_count; i++) {
-        const cip_hop *hop = &res->hops[i];
+    /* The walk again, on the header as received: the same input, trust
+     * and setting give the same hops, and only the trail needs them. */
+    cip_walk walk;
+    if (conf->header_kind == HEADER_LIST) {
+        cip_list_walk(res->header_value, strlen(res->header_value), conf->trusted,
+                      conf->recursive == 1, &walk);
+    } else {
+        cip_forwarded fwd;
+        cip_forwarded_parse(res->header_value, strlen(res->header_value), &fwd);
+        cip_forwarded_walk(&fwd, conf->trusted, conf->recursive == 1, &walk);
+    }
+    for (size_t i = 0; i < res->hop_count && i < walk.hop_count; i++) {
+        const cip_hop *hop = &walk.hops[i];
         const char *addr = format_addr(r->pool, &hop->endpoint.addr);
         const char *trust = "";
         if (hop->trusted_by != NULL) {
@@ -1556,7 +1635,7 @@ static clientip_conn *conn_state_new(conn_rec *c)
     return cs;
 }
 
-static const clientip_conn *conn_state(conn_rec *c, const cip_trust *trusted)
+static clientip_conn *conn_state(conn_rec *c, const cip_trust *trusted)
 {
     clientip_conn *cs = conn_state_new(c);
     if (c->master != NULL && cs->proxy == NULL) {
@@ -1590,7 +1669,7 @@ static int clientip_post_read_request(request_rec *r)
         if (first != NULL) {
             ap_set_module_config(r->request_config, &clientip_module, (void *)first);
             apply_origin(r, first);
-            set_env(r, conf, first);
+            set_env(r, first);
             return DECLINED;
         }
     }
@@ -1598,7 +1677,7 @@ static int clientip_post_read_request(request_rec *r)
     clientip_result *res = apr_palloc(r->pool, sizeof *res);
     memset(res, 0, offsetof(clientip_result, client_addr));
     ap_set_module_config(r->request_config, &clientip_module, res);
-    const clientip_conn *cs = conn_state(r->connection, conf->trusted);
+    clientip_conn *cs = conn_state(r->connection, conf->trusted);
     res->peer_ip = cs->peer_ip;
     res->peer_port = cs->peer_port;
     res->peer_trusted_by = cs->peer_trusted_by;
@@ -1625,14 +1704,14 @@ static int clientip_post_read_request(request_rec *r)
     cip_fwd_element chosen;
     int have_chosen = 0;
     if (walk_trusted != NULL && conf->header_name != NULL && conf->header_kind != HEADER_PROXY_ONLY)
-        have_chosen = walk_header(r, conf, res, &chosen);
+        have_chosen = walk_header(r, conf, res, cs, &chosen);
     if (conf->forwarded_proto == 1 && (walk_trusted != NULL || res->proxy != NULL))
         take_scheme(r, res, have_chosen ? &chosen : NULL, walk_trusted != NULL);
     if (conf->forwarded_host == 1 && walk_trusted != NULL)
         take_host(r, res, have_chosen ? &chosen : NULL);
     if (res->scheme != NULL || res->host != NULL || res->port != 0)
         apply_origin(r, res);
-    set_env(r, conf, res);
+    set_env(r, res);
 
     if (APLOGrdebug(r)) {
         apr_array_header_t *trail = decision_trail(r, conf, res);
@@ -1707,9 +1786,15 @@ static const char *proxy_json(apr_pool_t *p, const clientip_proxy *pp)
     if (pp == NULL)
         return "null";
     const char *vars = "";
-    for (int i = 0; i + 1 < pp->env->nelts; i += 2)
-        vars = apr_pstrcat(p, vars, i ? "," : "", json_string(p, APR_ARRAY_IDX(pp->env, i, const char *)),
-                           ":", json_string(p, APR_ARRAY_IDX(pp->env, i + 1, const char *)), NULL);
+    if (pp->has_addresses)
+        vars = apr_pstrcat(p, "\"PROXY_PROTOCOL_ADDR\":", json_string(p, pp->src_ip),
+                           ",\"PROXY_PROTOCOL_PORT\":", json_string(p, pp->src_port),
+                           ",\"PROXY_PROTOCOL_SERVER_ADDR\":", json_string(p, pp->dst_ip),
+                           ",\"PROXY_PROTOCOL_SERVER_PORT\":", json_string(p, pp->dst_port), NULL);
+    for (int i = 0; i + 1 < pp->tlv_env->nelts; i += 2)
+        vars = apr_pstrcat(p, vars, *vars ? "," : "",
+                           json_string(p, APR_ARRAY_IDX(pp->tlv_env, i, const char *)), ":",
+                           json_string(p, APR_ARRAY_IDX(pp->tlv_env, i + 1, const char *)), NULL);
     return apr_psprintf(p, "{\"version\":%d,\"kind\":%s,\"variables\":{%s}}", pp->version,
                         json_string(p, cip_proxy_kind_text(pp->kind)), vars);
 }

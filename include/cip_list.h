@@ -49,6 +49,33 @@ typedef struct cip_walk {
 void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int recursive,
                    cip_walk *out);
 
+/* A memo of the trusted right end of a list, kept by the caller between
+ * walks of one connection: behind a fixed chain of proxies (a CDN edge,
+ * then a load balancer) every request's list ends with the same trusted
+ * entries, and only the part left of them changes. A walk whose value ends
+ * with the memo's bytes, under the same table, takes the memo's hops
+ * without reading them again and goes on from there; the result is exactly
+ * that of cip_list_walk (the walk of those bytes can only come out the
+ * same). Fixed size, overwritten in place: a connection's memo never grows.
+ * Zero it before first use. */
+#define CIP_MEMO_TEXT_MAX 128
+#define CIP_MEMO_HOPS 4
+
+typedef struct cip_walk_memo {
+    const cip_trust *trust;  /* the table the hops were judged by */
+    size_t hop_count;        /* 0: empty */
+    size_t text_len;         /* the value's last text_len bytes: from the comma left of the
+                                farthest memoized entry to the end */
+    char text[CIP_MEMO_TEXT_MAX];
+    cip_hop hops[CIP_MEMO_HOPS]; /* their text pointers are not kept: */
+    size_t text_from_end[CIP_MEMO_HOPS]; /* where each entry's text starts, back from the end */
+} cip_walk_memo;
+
+/* cip_list_walk with a memo (NULL: none). Only recursive walks use it; a
+ * walk that passed trusted entries other than the memo's replaces it. */
+void cip_list_walk_memo(const char *value, size_t len, const cip_trust *trust, int recursive,
+                        cip_walk_memo *memo, cip_walk *out);
+
 /* The shared walk, for any list format (X-Forwarded-For here, Forwarded in
  * cip_forwarded). A source hands out entries right to left, each already
  * parsed; the walk applies the trust rules of SPEC "ClientIPRecursive". */

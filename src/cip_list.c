@@ -5,6 +5,8 @@
  * the walk takes. */
 #include "cip_list.h"
 
+#include <string.h>
+
 static int is_space(char c)
 {
     return c == ' ' || c == '\t';
@@ -173,14 +175,66 @@ static inline const char *v4_from_right(const char *begin, const char *end, uint
     return p;
 }
 
-void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int recursive,
-                   cip_walk *out)
+/* The memo's right end matches this value: the walk may resume left of it. */
+static int memo_matches(const cip_walk_memo *memo, const char *value, size_t len,
+                        const cip_trust *trust)
+{
+    return memo->hop_count > 0 && memo->trust == trust && memo->text_len <= len &&
+           memcmp(value + len - memo->text_len, memo->text, memo->text_len) == 0;
+}
+
+/* Take the memo's hops as if they had just been walked: the walk's state
+ * at that point (hops, keep_len, what is left unread) depends only on the
+ * bytes of the right end and on the table, and both are the same. */
+static const char *memo_resume(const cip_walk_memo *memo, const char *value, size_t len,
+                               cip_walk *out)
+{
+    const char *end = value + len;
+    for (size_t i = 0; i < memo->hop_count; i++) {
+        out->hops[i] = memo->hops[i];
+        out->hops[i].text = end - memo->text_from_end[i];
+    }
+    out->hop_count = memo->hop_count;
+    const char *left = end - memo->text_len;
+    out->keep_len = trimmed_length(value, (size_t)(left - value));
+    return left;
+}
+
+/* Remember the trusted hops of this walk and the bytes they were read
+ * from ([left, value + len), starting at a comma), when they fit. */
+static void memo_store(cip_walk_memo *memo, const char *value, size_t len, const cip_trust *trust,
+                       const cip_walk *out, size_t trusted_hops, const char *left)
+{
+    const char *end = value + len;
+    size_t text_len = (size_t)(end - left);
+    if (trusted_hops == 0 || trusted_hops > CIP_MEMO_HOPS || text_len > CIP_MEMO_TEXT_MAX)
+        return;
+    memo->trust = trust;
+    memo->hop_count = trusted_hops;
+    memo->text_len = text_len;
+    memcpy(memo->text, left, text_len);
+    for (size_t i = 0; i < trusted_hops; i++) {
+        memo->hops[i] = out->hops[i];
+        memo->hops[i].text = NULL; /* the value it points into is gone by the next use */
+        memo->text_from_end[i] = (size_t)(end - out->hops[i].text);
+    }
+}
+
+void cip_list_walk_memo(const char *value, size_t len, const cip_trust *trust, int recursive,
+                        cip_walk_memo *memo, cip_walk *out)
 {
     xff_source src = {value, value + len};
     walk_begin(out, len);
+    size_t resumed = 0, trusted_hops = 0;
+    const char *trusted_left = NULL;
+    if (memo != NULL && recursive && memo_matches(memo, value, len, trust)) {
+        src.end = trusted_left = memo_resume(memo, value, len, out);
+        resumed = trusted_hops = memo->hop_count;
+    }
     for (;;) {
         const char *stop = src.end, *start, *before = NULL;
         uint32_t v4 = 0;
+        int go_on;
         while (stop > value && is_space(stop[-1]))
             stop--;
         start = stop - value >= V4_SCAN_MAX ? v4_from_right(value, stop, &v4, 0)
@@ -196,24 +250,34 @@ void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int re
             /* Anything else: the general parser decides. */
             cip_entry entry;
             xff_next(&src, &entry);
-            if (!walk_take(out, &entry, trust, recursive))
-                return;
-            continue;
+            go_on = walk_take(out, &entry, trust, recursive);
+        } else {
+            /* A bare IPv4 address: straight into the hop. */
+            cip_hop *hop = &out->hops[out->hop_count++];
+            size_t text_len = (size_t)(stop - start);
+            cip_addr_from_v4_value(&hop->endpoint.addr, v4);
+            hop->endpoint.port = 0;
+            hop->endpoint.canonical_len = (uint8_t)text_len;
+            hop->text = start;
+            hop->text_len = text_len;
+            int leftmost = before == value;
+            src.end = leftmost ? value : before - 1;
+            out->keep_len = leftmost ? 0 : trimmed_length(value, (size_t)(src.end - value));
+            go_on = walk_judge(out, hop, trust, recursive, leftmost, 1, v4);
         }
-        /* A bare IPv4 address: straight into the hop. */
-        cip_hop *hop = &out->hops[out->hop_count++];
-        size_t text_len = (size_t)(stop - start);
-        cip_addr_from_v4_value(&hop->endpoint.addr, v4);
-        hop->endpoint.port = 0;
-        hop->endpoint.canonical_len = (uint8_t)text_len;
-        hop->text = start;
-        hop->text_len = text_len;
-        int leftmost = before == value;
-        src.end = leftmost ? value : before - 1;
-        out->keep_len = leftmost ? 0 : trimmed_length(value, (size_t)(src.end - value));
-        if (!walk_judge(out, hop, trust, recursive, leftmost, 1, v4))
-            return;
+        if (!go_on)
+            break;
+        trusted_hops = out->hop_count;
+        trusted_left = src.end;
     }
+    if (memo != NULL && recursive && trusted_hops != resumed)
+        memo_store(memo, value, len, trust, out, trusted_hops, trusted_left);
+}
+
+void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int recursive,
+                   cip_walk *out)
+{
+    cip_list_walk_memo(value, len, trust, recursive, NULL, out);
 }
 
 void cip_list_rightmost(const char *value, size_t len, const char **start, size_t *out_len)

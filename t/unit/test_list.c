@@ -661,6 +661,139 @@ static void test_property(void)
     free(value);
 }
 
+/* ------------------------------------------------------ the walk's memo */
+
+/* One connection's sequence of lists: chains of proxies (mostly trusted)
+ * that repeat, with changing parts left of them, walked with one memo and
+ * without; the two results must agree in every field, under two tables
+ * that alternate now and then (name-based virtual hosts on one
+ * connection). Each walk gets its own exactly-sized heap copy, freed
+ * after it, so a memo that kept a pointer into an earlier value shows as a
+ * difference (and under ASan as a use after free). */
+static void append_token(char *value, size_t *len, const struct token *t, int comma)
+{
+    static const char *const spaces[] = {"", "", "", " ", " ", "\t", "  "};
+    const char *sp = spaces[cip_rand_below(7)];
+    if (comma)
+        value[(*len)++] = ',';
+    memcpy(value + *len, sp, strlen(sp));
+    *len += strlen(sp);
+    memcpy(value + *len, t->text, strlen(t->text));
+    *len += strlen(t->text);
+    sp = spaces[cip_rand_below(7)];
+    memcpy(value + *len, sp, strlen(sp));
+    *len += strlen(sp);
+}
+
+static void check_same_walk(const cip_walk *got, const char *got_buf, const cip_walk *want,
+                            const char *want_buf)
+{
+    CHECK_EQ_UINT(got->hop_count, want->hop_count);
+    CHECK_EQ_INT(got->stop, want->stop);
+    CHECK_EQ_UINT(got->keep_len, want->keep_len);
+    CHECK_EQ_INT(got->bad_status, want->bad_status);
+    CHECK_EQ_UINT(got->bad_entry_len, want->bad_entry_len);
+    CHECK((got->bad_entry == NULL) == (want->bad_entry == NULL));
+    if (got->bad_entry != NULL && want->bad_entry != NULL)
+        CHECK_EQ_INT((int)(got->bad_entry - got_buf), (int)(want->bad_entry - want_buf));
+    for (size_t i = 0; i < got->hop_count && i < want->hop_count; i++) {
+        const cip_hop *g = &got->hops[i], *w = &want->hops[i];
+        CHECK(memcmp(&g->endpoint.addr, &w->endpoint.addr, sizeof g->endpoint.addr) == 0);
+        CHECK_EQ_UINT(g->endpoint.port, w->endpoint.port);
+        CHECK_EQ_UINT(g->endpoint.canonical_len, w->endpoint.canonical_len);
+        CHECK(g->trusted_by == w->trusted_by);
+        CHECK_EQ_INT((int)(g->text - got_buf), (int)(w->text - want_buf));
+        CHECK_EQ_UINT(g->text_len, w->text_len);
+    }
+}
+
+static void test_memo(void)
+{
+    enum { CHAINS = 6, WALKS = 40000 };
+    static const char *const other_specs[] = {"10.0.0.0/9", "127.0.0.0/8", "2001:db8::/32"};
+    cip_trust *other = cip_trust_new();
+    if (!other)
+        abort();
+    for (size_t i = 0; i < 3; i++)
+        CHECK_EQ_INT(cip_trust_add_spec(other, other_specs[i], strlen(other_specs[i])), CIP_SPEC_OK);
+    CHECK_EQ_INT(cip_trust_build(other), 0);
+
+    cip_rand_seed(0x3e30);
+    cip_walk_memo memo;
+    memset(&memo, 0, sizeof memo);
+    unsigned long hits = 0, stores = 0;
+    char chains[CHAINS][400], value[2000];
+    size_t chain_len[CHAINS];
+    static walk_run with, without;
+    for (int walk = 0; walk < WALKS; walk++) {
+        /* Now and then a new chain: 1 to 6 entries, mostly trusted. */
+        if (walk % 500 == 0)
+            for (int c = 0; c < CHAINS; c++) {
+                size_t n = 1 + cip_rand_below(6);
+                chain_len[c] = 0;
+                for (size_t i = 0; i < n; i++)
+                    append_token(chains[c], &chain_len[c], pick_token(), i > 0);
+            }
+        const cip_trust *t = cip_rand_below(50) ? trust : other;
+        int c = (int)cip_rand_below(cip_rand_below(4) ? 2 : CHAINS);
+        size_t len = 0, left = cip_rand_below(4);
+        for (size_t i = 0; i < left; i++)
+            append_token(value, &len, pick_token(), i > 0);
+        if (left > 0 || cip_rand_below(4) == 0)
+            value[len++] = ',';
+        memcpy(value + len, chains[c], chain_len[c]);
+        len += chain_len[c];
+
+        int hit = memo.hop_count > 0 && memo.trust == t && memo.text_len <= len &&
+                  memcmp(value + len - memo.text_len, memo.text, memo.text_len) == 0;
+        size_t memo_hops_before = memo.hop_count, memo_len_before = memo.text_len;
+        with.buf = malloc(len ? len : 1);
+        if (!with.buf)
+            abort();
+        memcpy(with.buf, value, len);
+        memset(&with.w, 0xa5, sizeof with.w);
+        cip_list_walk_memo(with.buf, len, t, 1, &memo, &with.w);
+        run_walk(&without, value, len, t, 1);
+        hits += hit;
+        stores += memo.hop_count != memo_hops_before || memo.text_len != memo_len_before;
+        char shown[120];
+        size_t sl = len < sizeof shown - 1 ? len : sizeof shown - 1;
+        memcpy(shown, value, sl);
+        shown[sl] = '\0';
+        CIP_CONTEXT("memo walk %d (%s, %s table): \"%s\"", walk, hit ? "memo hit" : "no hit",
+                    t == trust ? "first" : "second", shown);
+        check_same_walk(&with.w, with.buf, &without.w, without.buf);
+        /* The memo holds only trusted, non-leftmost hops, read from its own bytes. */
+        for (size_t i = 0; i < memo.hop_count; i++)
+            CHECK(memo.hops[i].trusted_by != NULL && memo.text_from_end[i] <= memo.text_len);
+        CHECK(memo.hop_count == 0 || memo.text[0] == ',');
+        end_walk(&with);
+        end_walk(&without);
+
+        /* Without recursion the memo is neither used nor changed. */
+        if (walk % 97 == 0) {
+            cip_walk_memo before = memo;
+            run_walk(&without, value, len, t, 0);
+            with.buf = malloc(len ? len : 1);
+            if (!with.buf)
+                abort();
+            memcpy(with.buf, value, len);
+            cip_list_walk_memo(with.buf, len, t, 0, &memo, &with.w);
+            check_same_walk(&with.w, with.buf, &without.w, without.buf);
+            CHECK(memcmp(&before, &memo, sizeof memo) == 0);
+            end_walk(&with);
+            end_walk(&without);
+        }
+    }
+    CIP_CONTEXT("");
+    /* Not vacuous: the memo was taken often, and replaced often. */
+    CHECKF(hits > WALKS / 5, "memo hits %lu of %d walks", hits, WALKS);
+    CHECKF(stores > WALKS / 50, "memo replaced %lu times in %d walks", stores, WALKS);
+    fprintf(stderr, "info: test_list memo: %d walks compared with and without, %lu memo hits, "
+                    "%lu replacements\n", WALKS, hits, stores);
+    cip_trust_free(other);
+}
+
 int main(void)
 {
     static const char *const specs[] = {"127.0.0.1", "10.0.0.0/8"};
@@ -675,6 +808,7 @@ int main(void)
     test_fixed();
     test_long();
     test_property();
+    test_memo();
 
     cip_trust_free(trust);
     return cip_test_finish("test_list");
