@@ -68,6 +68,10 @@ typedef struct clientip_server_conf {
  * The trust lookup is cached per table (name-based virtual hosts sharing
  * the connection may have different lists). Kept in c->conn_config; never
  * a conn_rec field. */
+typedef struct env_pair {
+    const char *name, *value;
+} env_pair;
+
 /* What a PROXY header said; built once per connection (SPEC: it applies to
  * every request on the connection, HTTP/2 streams included). */
 typedef struct clientip_proxy {
@@ -80,7 +84,7 @@ typedef struct clientip_proxy {
     const char *dst_ip;       /* the address the client connected to */
     const char *dst_port;
     int ssl_client;           /* v2 SSL TLV says the client used TLS */
-    apr_array_header_t *tlv_env; /* name, value, name, value... PROXY_PROTOCOL_TLV_* */
+    apr_array_header_t *tlv_env; /* env_pair: PROXY_PROTOCOL_TLV_* */
 } clientip_proxy;
 
 typedef struct clientip_conn {
@@ -93,9 +97,21 @@ typedef struct clientip_conn {
     const char *peer_port; /* decimal */
     const cip_trust *looked_up_in;
     const cip_prefix *peer_trusted_by;
-    cip_walk_memo *memo; /* the trusted right end of the last list walked (cip_list.h),
-                            allocated at the first recursive list walk */
+    struct list_memo *memo; /* allocated at the first recursive list walk */
 } clientip_conn;
+
+/* The trusted right end of the last list walked on the connection
+ * (cip_walk_memo, cip_list.h), and the CLIENTIP_PROXIES text it gave: when
+ * the next request's walk takes the memo's hops and then its client, the
+ * proxies passed, and so the text, are the same. Fixed size: it never
+ * grows however long the connection lives. */
+#define MEMO_PROXIES_MAX 256
+typedef struct list_memo {
+    cip_walk_memo walk;
+    unsigned long proxies_version; /* walk.version the text was joined for; 0: none */
+    size_t proxies_len;
+    char proxies[MEMO_PROXIES_MAX];
+} list_memo;
 
 typedef struct clientip_result {
     const char *peer_ip;
@@ -380,6 +396,24 @@ static const command_rec clientip_directives[] = {
 
 static char *format_addr(apr_pool_t *p, const cip_addr *addr);
 
+/* A port (0-65535) as decimal text into buf (room for 6), NUL-terminated;
+ * returns the length. apr_itoa would do, at twice the instructions. */
+static size_t port_text(unsigned port, char *buf)
+{
+    size_t len = port >= 10000 ? 5 : port >= 1000 ? 4 : port >= 100 ? 3 : port >= 10 ? 2 : 1;
+    buf[len] = '\0';
+    for (size_t i = len; i-- > 0; port /= 10)
+        buf[i] = (char)('0' + port % 10);
+    return len;
+}
+
+static const char *port_string(apr_pool_t *p, unsigned port)
+{
+    char *buf = apr_palloc(p, 6);
+    port_text(port, buf);
+    return buf;
+}
+
 /* A listening address where a PROXY header is expected (SPEC
  * ClientIPProxyProtocol): the addresses of a <VirtualHost> that sets it, or
  * every listener for the main server. Built at startup, read-only after. */
@@ -493,7 +527,8 @@ typedef struct proxy_ctx {
     apr_socket_t *socket;
     unsigned char *buf;
     size_t have, cap;
-    apr_bucket_brigade *rest; /* bytes read past the header, served before the socket */
+    apr_bucket_brigade *rest; /* bytes read past the header, served before the socket;
+                                 NULL until there are any */
     apr_bucket_brigade *scratch;
     clientip_conn *cs;
 } proxy_ctx;
@@ -527,14 +562,20 @@ static void record_proxy(conn_rec *c, proxy_ctx *ctx, const cip_proxy_result *re
     pp->version = res->version;
     pp->kind = res->kind;
     pp->has_addresses = res->has_addresses;
-    pp->tlv_env = apr_array_make(p, 8, sizeof(const char *));
+    pp->tlv_env = apr_array_make(p, 4, sizeof(env_pair));
     if (res->has_addresses) {
         pp->src.addr = res->src;
         pp->src.port = res->src_port;
-        pp->src_ip = format_addr(p, &res->src);
-        pp->src_port = apr_itoa(p, res->src_port);
-        pp->dst_ip = format_addr(p, &res->dst);
-        pp->dst_port = apr_itoa(p, res->dst_port);
+        /* The four PROXY_PROTOCOL_* address texts, in one allocation. */
+        char *text = apr_palloc(p, 2 * CIP_ADDR_TEXT_MAX + 2 * 6);
+        pp->src_ip = text;
+        text += cip_addr_format(&res->src, text) + 1;
+        pp->dst_ip = text;
+        text += cip_addr_format(&res->dst, text) + 1;
+        pp->src_port = text;
+        text += port_text(res->src_port, text) + 1;
+        pp->dst_port = text;
+        port_text(res->dst_port, text);
     }
 
     /* TLVs: each type once (the first one counts), sub-TLVs of SSL included. */
@@ -580,13 +621,13 @@ static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name
     const char *var = env_name;
     if (var != NULL) {
         /* A static name is one pointer: compare pointers. */
-        for (int i = 0; i < env->nelts; i += 2)
-            if (APR_ARRAY_IDX(env, i, const char *) == var)
+        for (int i = 0; i < env->nelts; i++)
+            if (APR_ARRAY_IDX(env, i, env_pair).name == var)
                 return;
     } else {
         var = apr_pstrcat(p, "PROXY_PROTOCOL_TLV_", name, NULL);
-        for (int i = 0; i < env->nelts; i += 2)
-            if (strcmp(APR_ARRAY_IDX(env, i, const char *), var) == 0)
+        for (int i = 0; i < env->nelts; i++)
+            if (strcmp(APR_ARRAY_IDX(env, i, env_pair).name, var) == 0)
                 return;
     }
     char *value;
@@ -608,12 +649,29 @@ static void add_tlv_env(apr_pool_t *p, apr_array_header_t *env, const char *name
         value = apr_psprintf(p, "%" APR_UINT64_T_FMT, (apr_uint64_t)number);
         break;
     }
-    APR_ARRAY_PUSH(env, const char *) = var;
-    APR_ARRAY_PUSH(env, const char *) = value;
+    env_pair *pair = apr_array_push(env);
+    pair->name = var;
+    pair->value = value;
 }
 
-/* Read until the PROXY header is complete (or known absent). Reads may go
- * past the header's end: what follows is kept in ctx->rest. */
+/* Keep bytes read that are not the PROXY header's: they are served before
+ * the socket's (serve_rest). */
+static void keep_rest(conn_rec *c, proxy_ctx *ctx, const unsigned char *bytes, size_t len)
+{
+    if (ctx->rest == NULL)
+        ctx->rest = apr_brigade_create(c->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(ctx->rest, apr_bucket_heap_create((const char *)bytes, len, NULL,
+                                                              c->bucket_alloc));
+}
+
+/* Read until the PROXY header is complete (or known absent): first the 16
+ * bytes that tell a v2 header (and its length) from a v1 line or anything
+ * else, then exactly the v2 header's remaining length, so that nothing past
+ * a v2 header is taken. A v1 line's length is known only at its CRLF, and
+ * the filter below would hold a partial line where its byte count can't be
+ * told (the refusal names it), so a v1 line's rest is read up to a whole
+ * line's worth, and bytes past the line, like those of a connection
+ * without a header, are kept in ctx->rest. */
 static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
 {
     conn_rec *c = f->c;
@@ -622,10 +680,11 @@ static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
     int timeout_changed = 0;
     apr_status_t rv = APR_SUCCESS;
 
-    if (ctx->deadline == 0)
-        ctx->deadline = apr_time_now() + ctx->timeout;
+    res.version = 0;
+    res.need = CIP_PROXY_V2_FIXED;
     for (;;) {
-        cip_proxy_status st = cip_proxy_parse(ctx->buf, ctx->have, &res);
+        cip_proxy_status st =
+            ctx->have > 0 ? cip_proxy_parse(ctx->buf, ctx->have, &res) : CIP_PROXY_NEED_MORE;
         if (!ctx->peer_trusted && (st == CIP_PROXY_DONE || st == CIP_PROXY_MALFORMED ||
                                    (st == CIP_PROXY_NEED_MORE && res.version != 0))) {
             rv = refuse_connection(f, ctx, "PROXY header from a peer that is not trusted",
@@ -635,9 +694,7 @@ static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
         if (st == CIP_PROXY_DONE) {
             record_proxy(c, ctx, &res);
             if (ctx->have > res.header_len)
-                APR_BRIGADE_INSERT_TAIL(ctx->rest, apr_bucket_heap_create(
-                    (const char *)ctx->buf + res.header_len, ctx->have - res.header_len, NULL,
-                    c->bucket_alloc));
+                keep_rest(c, ctx, ctx->buf + res.header_len, ctx->have - res.header_len);
             ctx->done = 1;
             break;
         }
@@ -649,9 +706,7 @@ static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
                 break;
             }
             if (ctx->have > 0)
-                APR_BRIGADE_INSERT_TAIL(ctx->rest,
-                                        apr_bucket_heap_create((const char *)ctx->buf, ctx->have,
-                                                               NULL, c->bucket_alloc));
+                keep_rest(c, ctx, ctx->buf, ctx->have);
             ctx->done = 1;
             break;
         }
@@ -663,16 +718,20 @@ static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
             break;
         }
 
-        /* Need more. Ask for at least a v1 line's worth: reading past the
-         * header is fine, the rest is kept. */
-        size_t want = res.need > CIP_PROXY_V1_MAX + 1 ? res.need : CIP_PROXY_V1_MAX + 1;
+        /* Need more: up to what the parser asks for, and at least the
+         * first 16 bytes; for a v1 line, up to the longest line. */
+        size_t want = res.version == 1 ? CIP_PROXY_V1_MAX + 1
+                      : res.need > CIP_PROXY_V2_FIXED ? res.need : CIP_PROXY_V2_FIXED;
         if (want > ctx->cap) {
             unsigned char *grown = apr_palloc(c->pool, want);
             memcpy(grown, ctx->buf, ctx->have);
             ctx->buf = grown;
             ctx->cap = want;
         }
-        apr_interval_time_t left = ctx->deadline - apr_time_now();
+        apr_time_t now = apr_time_now();
+        if (ctx->deadline == 0)
+            ctx->deadline = now + ctx->timeout;
+        apr_interval_time_t left = ctx->deadline - now;
         if (left <= 0) {
             rv = refuse_connection(f, ctx,
                                    apr_psprintf(c->pool, "PROXY header incomplete after %" APR_TIME_T_FMT
@@ -687,12 +746,12 @@ static apr_status_t read_proxy_header(ap_filter_t *f, proxy_ctx *ctx)
             timeout_changed = 1;
             apr_socket_timeout_set(ctx->socket, left);
         }
-        apr_brigade_cleanup(ctx->scratch);
         rv = ap_get_brigade(f->next, ctx->scratch, AP_MODE_READBYTES, APR_BLOCK_READ,
                             (apr_off_t)(want - ctx->have));
         apr_size_t got = ctx->cap - ctx->have;
         if (rv == APR_SUCCESS)
             rv = apr_brigade_flatten(ctx->scratch, (char *)ctx->buf + ctx->have, &got);
+        apr_brigade_cleanup(ctx->scratch);
         if (rv == APR_SUCCESS && got == 0)
             rv = APR_EOF;
         if (rv != APR_SUCCESS) {
@@ -809,7 +868,7 @@ static apr_status_t proxy_input_filter(ap_filter_t *f, apr_bucket_brigade *bb,
         if (rv != APR_SUCCESS)
             return rv;
     }
-    if (!APR_BRIGADE_EMPTY(ctx->rest))
+    if (ctx->rest != NULL && !APR_BRIGADE_EMPTY(ctx->rest))
         return serve_rest(f, ctx, bb, mode, block, readbytes);
     ap_remove_input_filter(f);
     return ap_get_brigade(f->next, bb, mode, block, readbytes);
@@ -834,8 +893,13 @@ static int clientip_pre_connection(conn_rec *c, void *csd)
     if (conf->trusted == NULL)
         conf = server_conf(l->server);
     clientip_conn *cs = conn_state_new(c);
-    int trusted = cs->peer_is_ip && cip_trust_lookup(conf->trusted, &cs->peer) != NULL;
-    int excepted = cs->peer_is_ip && cip_trust_lookup(conf->proxy_exceptions, &cs->peer) != NULL;
+    /* The peer's lookup is the request hook's too (conn_state): kept. */
+    const cip_prefix *trusted_by = cs->peer_is_ip ? cip_trust_lookup(conf->trusted, &cs->peer) : NULL;
+    cs->looked_up_in = conf->trusted;
+    cs->peer_trusted_by = trusted_by;
+    int trusted = trusted_by != NULL;
+    int excepted = cs->peer_is_ip && conf->proxy_exceptions != NULL &&
+                   cip_trust_lookup(conf->proxy_exceptions, &cs->peer) != NULL;
     /* A peer that may not speak here is refused by the filter on the first
      * read, before any byte is taken. Not here: a pre_connection hook that
      * stops the chain also skips core's, which sets up the socket, and the
@@ -848,9 +912,10 @@ static int clientip_pre_connection(conn_rec *c, void *csd)
     ctx->timeout = apr_time_from_sec(conf->proxy_timeout_s == FLAG_UNSET ? PROXY_TIMEOUT_DEFAULT_S
                                                                           : conf->proxy_timeout_s);
     ctx->socket = csd;
-    ctx->cap = CIP_PROXY_V1_MAX + 1;
+    /* Room for a v1 line and for most v2 headers (addresses and a few
+     * TLVs); a longer one gets a buffer of its size. */
+    ctx->cap = 256;
     ctx->buf = apr_palloc(c->pool, ctx->cap);
-    ctx->rest = apr_brigade_create(c->pool, c->bucket_alloc);
     ctx->scratch = apr_brigade_create(c->pool, c->bucket_alloc);
     ctx->cs = cs;
     ap_add_input_filter_handle(proxy_filter_handle, ctx, NULL, c);
@@ -1162,7 +1227,7 @@ static void replace_header(apr_table_t *headers, const char *name, const char *o
 /* Apply a walk's result: client address, proxies passed, the header minus
  * the entries taken. */
 static void apply_walk(request_rec *r, const clientip_server_conf *conf, clientip_result *res,
-                       const char *value, size_t len, const cip_walk *walk)
+                       const char *value, size_t len, const cip_walk *walk, list_memo *memo)
 {
     res->stop = walk->stop;
     res->bad_status = walk->bad_status;
@@ -1182,7 +1247,20 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
     res->client_ip[text_len] = '\0';
     r->useragent_ip = res->client_ip;
     r->useragent_addr = client_sockaddr(r->pool, res, &client->endpoint, r->useragent_ip);
-    res->proxies = join_proxies(r, res, walk->hops);
+    /* Only the memo's hops, then the client: the proxies of the request
+     * the text was joined for (same connection, same bytes, same table). */
+    int memo_only = memo != NULL && walk->memo_hops > 0 && walk->hop_count == walk->memo_hops + 1;
+    if (memo_only && memo->proxies_version == memo->walk.version) {
+        res->proxies = apr_pstrmemdup(r->pool, memo->proxies, memo->proxies_len);
+    } else {
+        res->proxies = join_proxies(r, res, walk->hops);
+        size_t proxies_len = strlen(res->proxies);
+        if (memo_only && proxies_len < MEMO_PROXIES_MAX) {
+            memcpy(memo->proxies, res->proxies, proxies_len);
+            memo->proxies_len = proxies_len;
+            memo->proxies_version = memo->walk.version;
+        }
+    }
     res->source = conf->header_name;
 
     /* SPEC: consumed entries leave the header; the untrusted left part stays. */
@@ -1228,8 +1306,9 @@ static int walk_header(request_rec *r, const clientip_server_conf *conf, clienti
          * every request of the connection: the memo skips reading it again. */
         if (conf->recursive == 1 && cs->memo == NULL)
             cs->memo = apr_pcalloc(r->connection->pool, sizeof *cs->memo);
-        cip_list_walk_memo(value, len, conf->trusted, conf->recursive == 1, cs->memo, &walk);
-        apply_walk(r, conf, res, value, len, &walk);
+        cip_list_walk_memo(value, len, conf->trusted, conf->recursive == 1,
+                           cs->memo ? &cs->memo->walk : NULL, &walk);
+        apply_walk(r, conf, res, value, len, &walk, cs->memo);
         return 0;
     }
 
@@ -1240,7 +1319,7 @@ static int walk_header(request_rec *r, const clientip_server_conf *conf, clienti
         return 0; /* SPEC: malformed syntax, the client stays the peer */
     }
     cip_forwarded_walk(&fwd, conf->trusted, conf->recursive == 1, &walk);
-    apply_walk(r, conf, res, value, len, &walk);
+    apply_walk(r, conf, res, value, len, &walk, NULL);
     if (walk.stop == CIP_WALK_INVALID_ENTRY && walk.bad_status == CIP_ENDPOINT_OBFUSCATED)
         res->forwarded_for =
             fwd_text(r->pool, &fwd.elements[fwd.kept - 1 - walk.hop_count].for_node);
@@ -1391,7 +1470,7 @@ static void apply_origin(request_rec *r, const clientip_result *res)
  * combination of the optional ones (ENV_*); a request copies its template
  * (apr_table_copy: the entries and the index in a few memcpy calls, no
  * hashing) and fills in the values in the template's order. */
-enum { ENV_PORT = 1, ENV_SOURCE = 2, ENV_PROXY_ADDR = 4, ENV_SHAPES = 8, ENV_MAX_VALUES = 10 };
+enum { ENV_PORT = 1, ENV_SOURCE = 2, ENV_PROXY_ADDR = 4, ENV_SHAPES = 8 };
 static apr_table_t *env_templates[ENV_SHAPES];
 
 /* Room for what other modules add later, as httpd's own 25 would give. */
@@ -1423,11 +1502,6 @@ static void build_env_templates(apr_pool_t *pconf)
 
 static void set_env(request_rec *r, const clientip_result *res)
 {
-    const char *values[ENV_MAX_VALUES];
-    int shape = 0, n = 0;
-    values[n++] = res->peer_ip;
-    values[n++] = res->peer_port;
-    values[n++] = r->useragent_ip;
     const char *port = NULL;
     if (res->hop_count == 0 && res->from_proxy) {
         if (res->proxy->src.port != 0)
@@ -1436,31 +1510,33 @@ static void set_env(request_rec *r, const clientip_result *res)
     else if (res->hop_count == 0)
         port = res->peer_port;
     else if (r->useragent_addr->port != 0)
-        port = apr_itoa(r->pool, r->useragent_addr->port);
-    if (port != NULL) {
-        shape |= ENV_PORT;
-        values[n++] = port;
-    }
-    if (res->proxies != NULL) {
-        shape |= ENV_SOURCE;
-        values[n++] = res->source;
-        values[n++] = res->proxies;
-    }
+        port = port_string(r->pool, r->useragent_addr->port);
     const clientip_proxy *pp = res->proxy;
-    if (pp != NULL && pp->has_addresses) {
-        shape |= ENV_PROXY_ADDR;
-        values[n++] = pp->src_ip;
-        values[n++] = pp->src_port;
-        values[n++] = pp->dst_ip;
-        values[n++] = pp->dst_port;
-    }
+    int with_proxy_addr = pp != NULL && pp->has_addresses;
+    int shape = (port != NULL ? ENV_PORT : 0) | (res->proxies != NULL ? ENV_SOURCE : 0) |
+                (with_proxy_addr ? ENV_PROXY_ADDR : 0);
 
     /* The copy's entries are ours to change: only values, never keys, so
-     * the table's index stays right. */
+     * the table's index stays right. Filled in build_env_templates' order. */
     apr_table_t *env = apr_table_copy(r->pool, env_templates[shape]);
     apr_table_entry_t *entry = (apr_table_entry_t *)apr_table_elts(env)->elts;
-    for (int i = 0; i < n; i++)
-        entry[i].val = (char *)values[i];
+    entry[0].val = (char *)res->peer_ip;
+    entry[1].val = (char *)res->peer_port;
+    entry[2].val = (char *)r->useragent_ip;
+    entry += 3;
+    if (port != NULL)
+        (entry++)->val = (char *)port;
+    if (res->proxies != NULL) {
+        entry[0].val = (char *)res->source;
+        entry[1].val = (char *)res->proxies;
+        entry += 2;
+    }
+    if (with_proxy_addr) {
+        entry[0].val = (char *)pp->src_ip;
+        entry[1].val = (char *)pp->src_port;
+        entry[2].val = (char *)pp->dst_ip;
+        entry[3].val = (char *)pp->dst_port;
+    }
     /* Whatever was there before this hook (an internal redirect's
      * REDIRECT_* variables) follows ours. */
     const apr_array_header_t *before = apr_table_elts(r->subprocess_env);
@@ -1470,10 +1546,9 @@ static void set_env(request_rec *r, const clientip_result *res)
     r->subprocess_env = env;
 
     if (pp != NULL) {
-        const apr_array_header_t *pairs = pp->tlv_env;
-        for (int i = 0; i + 1 < pairs->nelts; i += 2)
-            apr_table_addn(env, APR_ARRAY_IDX(pairs, i, const char *),
-                           APR_ARRAY_IDX(pairs, i + 1, const char *));
+        const env_pair *pair = (const env_pair *)pp->tlv_env->elts;
+        for (int i = 0; i < pp->tlv_env->nelts; i++)
+            apr_table_addn(env, pair[i].name, pair[i].value);
     }
     if (res->forwarded_by != NULL)
         apr_table_addn(env, "CLIENTIP_FORWARDED_BY", res->forwarded_by);
@@ -1626,7 +1701,7 @@ static clientip_conn *conn_state_new(conn_rec *c)
         return cs;
     cs = apr_pcalloc(c->pool, sizeof *cs);
     cs->peer_ip = c->client_ip;
-    cs->peer_port = apr_itoa(c->pool, c->client_addr->port);
+    cs->peer_port = port_string(c->pool, c->client_addr->port);
     cs->peer_is_ip = sockaddr_to_cip(c->client_addr, &cs->peer);
     /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
     if (cs->peer_is_ip && c->client_addr->family != APR_INET && cip_addr_is_v4(&cs->peer))
@@ -1791,10 +1866,11 @@ static const char *proxy_json(apr_pool_t *p, const clientip_proxy *pp)
                            ",\"PROXY_PROTOCOL_PORT\":", json_string(p, pp->src_port),
                            ",\"PROXY_PROTOCOL_SERVER_ADDR\":", json_string(p, pp->dst_ip),
                            ",\"PROXY_PROTOCOL_SERVER_PORT\":", json_string(p, pp->dst_port), NULL);
-    for (int i = 0; i + 1 < pp->tlv_env->nelts; i += 2)
-        vars = apr_pstrcat(p, vars, *vars ? "," : "",
-                           json_string(p, APR_ARRAY_IDX(pp->tlv_env, i, const char *)), ":",
-                           json_string(p, APR_ARRAY_IDX(pp->tlv_env, i + 1, const char *)), NULL);
+    for (int i = 0; i < pp->tlv_env->nelts; i++) {
+        const env_pair *pair = &APR_ARRAY_IDX(pp->tlv_env, i, env_pair);
+        vars = apr_pstrcat(p, vars, *vars ? "," : "", json_string(p, pair->name), ":",
+                           json_string(p, pair->value), NULL);
+    }
     return apr_psprintf(p, "{\"version\":%d,\"kind\":%s,\"variables\":{%s}}", pp->version,
                         json_string(p, cip_proxy_kind_text(pp->kind)), vars);
 }

@@ -39,6 +39,7 @@ typedef struct cip_walk {
     size_t keep_len;              /* the value's first keep_len bytes are what remains after the
                                      taken entries are removed (trailing separators trimmed);
                                      0 means nothing remains: unset the header */
+    size_t memo_hops;             /* of the hops, how many came from a memo (cip_list_walk_memo) */
 } cip_walk;
 
 /* Walk value [value, value+len). The caller has already established that
@@ -64,6 +65,8 @@ void cip_list_walk(const char *value, size_t len, const cip_trust *trust, int re
 typedef struct cip_walk_memo {
     const cip_trust *trust;  /* the table the hops were judged by */
     size_t hop_count;        /* 0: empty */
+    unsigned long version;   /* counts the times it was replaced: a caller that keeps
+                                something derived from the memo's hops can tell */
     size_t text_len;         /* the value's last text_len bytes: from the comma left of the
                                 farthest memoized entry to the end */
     char text[CIP_MEMO_TEXT_MAX];

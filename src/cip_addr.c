@@ -198,17 +198,13 @@ static char *write_v4(char *p, const uint8_t b[4])
     return p;
 }
 
-size_t cip_addr_format(const cip_addr *addr, char *buf)
+/* IPv6 text, kept apart from cip_addr_format so that the IPv4 case, the
+ * common one, runs without this function's arrays (and their stack
+ * guard). */
+static __attribute__((noinline)) size_t format_v6(const uint8_t *b, char *buf)
 {
     static const char hex[] = "0123456789abcdef";
-    const uint8_t *b = addr->bytes;
     char *p = buf;
-
-    if (cip_addr_is_v4(addr)) {
-        p = write_v4(p, b + 12);
-        *p = '\0';
-        return (size_t)(p - buf);
-    }
 
     /* RFC 5952 4.2: compress the longest run of two or more zero groups,
      * the first one when runs tie. */
@@ -251,6 +247,15 @@ size_t cip_addr_format(const cip_addr *addr, char *buf)
         if (i < 7)
             *p++ = ':';
     }
+    *p = '\0';
+    return (size_t)(p - buf);
+}
+
+size_t cip_addr_format(const cip_addr *addr, char *buf)
+{
+    if (!cip_addr_is_v4(addr))
+        return format_v6(addr->bytes, buf);
+    char *p = write_v4(buf, addr->bytes + 12);
     *p = '\0';
     return (size_t)(p - buf);
 }

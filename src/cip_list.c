@@ -27,6 +27,7 @@ static void walk_begin(cip_walk *out, size_t value_len)
     out->bad_entry_len = 0;
     out->bad_status = CIP_ENDPOINT_OK;
     out->keep_len = value_len;
+    out->memo_hops = 0;
 }
 
 /* The trust rules of SPEC "ClientIPRecursive", for the hop just taken
@@ -194,7 +195,7 @@ static const char *memo_resume(const cip_walk_memo *memo, const char *value, siz
         out->hops[i] = memo->hops[i];
         out->hops[i].text = end - memo->text_from_end[i];
     }
-    out->hop_count = memo->hop_count;
+    out->hop_count = out->memo_hops = memo->hop_count;
     const char *left = end - memo->text_len;
     out->keep_len = trimmed_length(value, (size_t)(left - value));
     return left;
@@ -210,6 +211,7 @@ static void memo_store(cip_walk_memo *memo, const char *value, size_t len, const
     if (trusted_hops == 0 || trusted_hops > CIP_MEMO_HOPS || text_len > CIP_MEMO_TEXT_MAX)
         return;
     memo->trust = trust;
+    memo->version++;
     memo->hop_count = trusted_hops;
     memo->text_len = text_len;
     memcpy(memo->text, left, text_len);

@@ -763,6 +763,8 @@ static void test_memo(void)
         CIP_CONTEXT("memo walk %d (%s, %s table): \"%s\"", walk, hit ? "memo hit" : "no hit",
                     t == trust ? "first" : "second", shown);
         check_same_walk(&with.w, with.buf, &without.w, without.buf);
+        CHECK_EQ_UINT(with.w.memo_hops, hit ? memo_hops_before : 0);
+        CHECK_EQ_UINT(without.w.memo_hops, 0);
         /* The memo holds only trusted, non-leftmost hops, read from its own bytes. */
         for (size_t i = 0; i < memo.hop_count; i++)
             CHECK(memo.hops[i].trusted_by != NULL && memo.text_from_end[i] <= memo.text_len);
