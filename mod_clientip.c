@@ -905,17 +905,20 @@ static int clientip_pre_connection(conn_rec *c, void *csd)
      * stops the chain also skips core's, which sets up the socket, and the
      * event MPM would still process the connection (a crash in
      * mod_reqtimeout). */
-    proxy_ctx *ctx = apr_pcalloc(c->pool, sizeof *ctx);
+    /* The context and its read buffer, in one allocation. Room for a v1
+     * line and for most v2 headers (addresses and a few TLVs); a longer
+     * one gets a buffer of its size. */
+    enum { READ_BUFFER = 256 };
+    proxy_ctx *ctx = apr_palloc(c->pool, sizeof *ctx + READ_BUFFER);
+    memset(ctx, 0, sizeof *ctx);
     ctx->refuse_peer = l->mode == PROXY_ON && !trusted && !excepted;
     ctx->required = l->mode == PROXY_ON && !excepted;
     ctx->peer_trusted = trusted;
     ctx->timeout = apr_time_from_sec(conf->proxy_timeout_s == FLAG_UNSET ? PROXY_TIMEOUT_DEFAULT_S
                                                                           : conf->proxy_timeout_s);
     ctx->socket = csd;
-    /* Room for a v1 line and for most v2 headers (addresses and a few
-     * TLVs); a longer one gets a buffer of its size. */
-    ctx->cap = 256;
-    ctx->buf = apr_palloc(c->pool, ctx->cap);
+    ctx->cap = READ_BUFFER;
+    ctx->buf = (unsigned char *)(ctx + 1);
     ctx->scratch = apr_brigade_create(c->pool, c->bucket_alloc);
     ctx->cs = cs;
     ap_add_input_filter_handle(proxy_filter_handle, ctx, NULL, c);
@@ -1699,9 +1702,13 @@ static clientip_conn *conn_state_new(conn_rec *c)
     clientip_conn *cs = ap_get_module_config(c->conn_config, &clientip_module);
     if (cs != NULL)
         return cs;
-    cs = apr_pcalloc(c->pool, sizeof *cs);
+    /* The state and the peer port's text, in one allocation. */
+    cs = apr_palloc(c->pool, sizeof *cs + 6);
+    memset(cs, 0, sizeof *cs);
+    char *port = (char *)(cs + 1);
+    port_text(c->client_addr->port, port);
+    cs->peer_port = port;
     cs->peer_ip = c->client_ip;
-    cs->peer_port = port_string(c->pool, c->client_addr->port);
     cs->peer_is_ip = sockaddr_to_cip(c->client_addr, &cs->peer);
     /* SPEC: an IPv4-mapped IPv6 peer is reported in dotted IPv4 form. */
     if (cs->peer_is_ip && c->client_addr->family != APR_INET && cip_addr_is_v4(&cs->peer))
