@@ -11,11 +11,14 @@
 #endif
 
 /* parse_v1 and parse_v2 stay out of cip_proxy_parse, which then saves no
- * registers on its way to either. */
+ * registers on its way to either; the v2 steps after the fixed part go into
+ * each of their callers, with what is constant there. */
 #if defined(__GNUC__)
 #define CIP_NOINLINE __attribute__((noinline))
+#define CIP_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else
 #define CIP_NOINLINE
+#define CIP_ALWAYS_INLINE inline
 #endif
 
 static const unsigned char v1_prefix[6] = {'P', 'R', 'O', 'X', 'Y', ' '};
@@ -493,12 +496,12 @@ static const unsigned short v2_address_len[4] = {0, 12, 36, 216};
 static const unsigned char tlv_checked[256] = {[CIP_PROXY_TLV_CRC32C] = 1, [CIP_PROXY_TLV_SSL] = 1};
 
 /* Check the TLVs in b[pos, total): framing only (see cip_proxy.h), plus the
- * CRC32C when one is present, by header_crc (a constant where this is
- * inlined: crc32c_header, or crc32c_header_by_instruction inside a function
- * built for SSE4.2, where it is inlined too). */
+ * CRC32C when one is present, by header_crc: a constant where this is
+ * inlined, crc32c_header, or crc32c_header_inline inside the function built
+ * for SSE4.2 (v2_tcp4_by_instruction), where it is inlined too. */
 typedef uint32_t (*header_crc_fn)(const unsigned char *b, size_t total, size_t crc_at);
 
-__attribute__((always_inline)) static inline cip_proxy_status
+static CIP_ALWAYS_INLINE cip_proxy_status
 v2_tlvs(const unsigned char *b, size_t pos, size_t total, cip_proxy_result *out,
         header_crc_fn header_crc)
 {
@@ -566,7 +569,7 @@ static void v4_mapped(cip_addr *zeroed, const unsigned char *v4)
 /* After a valid fixed part (in, and its fields stored): the length, the
  * TLVs, the addresses. Inlined twice: for the usual header, where command,
  * family and transport are constants, and for any other. */
-__attribute__((always_inline)) static inline cip_proxy_status
+static CIP_ALWAYS_INLINE cip_proxy_status
 v2_after_fixed(const unsigned char *b, size_t len, cip_proxy_result *out, unsigned command,
                unsigned family, unsigned transport, header_crc_fn header_crc)
 {
@@ -937,16 +940,18 @@ int cip_proxy_tlv_gcp_psc_id(const cip_proxy_tlv *tlv, uint64_t *out)
  * glue can compare pointers), form. Copied whole: 16 bytes of name. */
 enum {
     V_NONE = 0, /* numbered: "0xNN" / "SSL_0xNN" */
-    V_ALPN,
-    V_AUTHORITY,
-    V_NETNS,
-    V_CRC32C,
-    V_NOOP, /* the last one whose value is not looked at */
-    V_UNIQUE_ID,
+    /* Named when the value decodes: */
     V_SSL,
     V_AWS_VPCE_ID,
     V_AZURE_LINKID,
     V_GCP_PSC_ID,
+    V_UNIQUE_ID, /* (up to 128 bytes) */
+    /* Named whatever the value: */
+    V_ALPN,
+    V_AUTHORITY,
+    V_NETNS,
+    V_CRC32C,
+    V_NOOP,
     V_SSL_VERSION,
     V_SSL_CN,
     V_SSL_CIPHER,
@@ -1026,21 +1031,12 @@ static void view_set_numbered(cip_proxy_tlv_view *out, int in_ssl, uint8_t type)
     out->form = CIP_PROXY_FORM_HEX;
 }
 
-void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_view *out)
+/* The views that depend on the value, and the numbered ones. */
+CIP_NOINLINE static void describe_decoded(const cip_proxy_tlv *tlv, int in_ssl, unsigned v,
+                                          cip_proxy_tlv_view *out)
 {
-    unsigned v = in_ssl ? ssl_views[tlv->type] : top_views[tlv->type];
     uint32_t u32;
-
-    out->data = tlv->value;
-    out->len = tlv->len;
-    out->number = 0;
-    if (v <= V_NOOP && v != V_NONE) { /* shown whatever the value */
-        view_set(out, v);
-        return;
-    }
     switch (v) {
-    case V_NONE:
-        break;
     case V_UNIQUE_ID:
         if (tlv->len > CIP_PROXY_UNIQUE_ID_MAX)
             break;
@@ -1068,11 +1064,22 @@ void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_
             break;
         view_set(out, v);
         return;
-    default: /* the SSL sub-TLVs: shown whatever the value */
-        view_set(out, v);
-        return;
+    default:
+        break;
     }
     view_set_numbered(out, in_ssl, tlv->type);
+}
+
+void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_view *out)
+{
+    unsigned v = (in_ssl ? ssl_views : top_views)[tlv->type];
+    out->data = tlv->value;
+    out->len = tlv->len;
+    out->number = 0;
+    if (v > V_UNIQUE_ID || (v == V_UNIQUE_ID && tlv->len <= CIP_PROXY_UNIQUE_ID_MAX))
+        view_set(out, v); /* the usual case */
+    else
+        describe_decoded(tlv, in_ssl, v, out);
 }
 
 /* ---------------------------------------------------------- renderers */
