@@ -6,6 +6,20 @@
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+#include <emmintrin.h>
+#endif
+
+/* parse_v1 and parse_v2 stay out of cip_proxy_parse, which then saves no
+ * registers on its way to either; the v2 steps after the fixed part go into
+ * each of their callers, with what is constant there. */
+#if defined(__GNUC__)
+#define CIP_NOINLINE __attribute__((noinline))
+#define CIP_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define CIP_NOINLINE
+#define CIP_ALWAYS_INLINE inline
+#endif
 
 static const unsigned char v1_prefix[6] = {'P', 'R', 'O', 'X', 'Y', ' '};
 static const unsigned char v2_signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
@@ -69,25 +83,163 @@ static uint32_t crc32c_by_table(uint32_t crc, const unsigned char *data, size_t 
     return crc;
 }
 
+/* An 8-byte load in the machine's byte order, alignment-free (a crc32
+ * takes it as its memory operand). */
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
 /* x86-64 since 2008 (SSE4.2) has an instruction for exactly this CRC,
  * 8 bytes at a time: about 1 instruction per 8 bytes instead of 9 per
  * byte. Used when the CPU says it has it; the table otherwise. */
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CIP_PROXY_PORTABLE)
 #define CRC32C_HARDWARE 1
+
+/* The CRC of n whole 8-byte words: sixteen per round while more than 16
+ * are left, then the last 0-16 by one jump into a straight line of crc32
+ * instructions (each load folded into its instruction): a run of up to 128
+ * bytes costs its words and one jump. */
+#define CRC_WORD(k)                                                                              \
+    case k:                                                                                      \
+        wide = __builtin_ia32_crc32di(wide, load64(end - 8 * (k)));                              \
+        __attribute__((fallthrough))
+__attribute__((target("sse4.2"), always_inline)) static inline uint64_t
+crc32c_words(uint64_t wide, const unsigned char *data, size_t n)
+{
+    const unsigned char *end;
+    for (; n > 16; data += 128, n -= 16) {
+        end = data + 128;
+        switch (16) {
+            CRC_WORD(16);
+            CRC_WORD(15);
+            CRC_WORD(14);
+            CRC_WORD(13);
+            CRC_WORD(12);
+            CRC_WORD(11);
+            CRC_WORD(10);
+            CRC_WORD(9);
+            CRC_WORD(8);
+            CRC_WORD(7);
+            CRC_WORD(6);
+            CRC_WORD(5);
+            CRC_WORD(4);
+            CRC_WORD(3);
+            CRC_WORD(2);
+            CRC_WORD(1);
+        default:
+            break;
+        }
+    }
+    end = data + 8 * n;
+    if (n > 16)
+        __builtin_unreachable(); /* no range check before the jump */
+    switch (n) {
+        CRC_WORD(16);
+        CRC_WORD(15);
+        CRC_WORD(14);
+        CRC_WORD(13);
+        CRC_WORD(12);
+        CRC_WORD(11);
+        CRC_WORD(10);
+        CRC_WORD(9);
+        CRC_WORD(8);
+        CRC_WORD(7);
+        CRC_WORD(6);
+        CRC_WORD(5);
+        CRC_WORD(4);
+        CRC_WORD(3);
+        CRC_WORD(2);
+        CRC_WORD(1);
+    default:
+        break;
+    }
+    return wide;
+}
+#undef CRC_WORD
+
+/* Any run: whole words, then the 0-7 bytes left by one jump too. */
+__attribute__((target("sse4.2"), always_inline)) static inline uint32_t
+crc32c_run(uint32_t crc, const unsigned char *data, size_t len)
+{
+    uint32_t c = (uint32_t)crc32c_words(crc, data, len / 8);
+    const unsigned char *p = data + (len & ~(size_t)7);
+    uint32_t w;
+    uint16_t h;
+    if ((len & 7) == 0)
+        return c;
+    switch (len & 7) {
+    case 7:
+        memcpy(&w, p, 4);
+        memcpy(&h, p + 4, 2);
+        return __builtin_ia32_crc32qi(__builtin_ia32_crc32hi(__builtin_ia32_crc32si(c, w), h), p[6]);
+    case 6:
+        memcpy(&w, p, 4);
+        memcpy(&h, p + 4, 2);
+        return __builtin_ia32_crc32hi(__builtin_ia32_crc32si(c, w), h);
+    case 5:
+        memcpy(&w, p, 4);
+        return __builtin_ia32_crc32qi(__builtin_ia32_crc32si(c, w), p[4]);
+    case 4:
+        memcpy(&w, p, 4);
+        return __builtin_ia32_crc32si(c, w);
+    case 3:
+        memcpy(&h, p, 2);
+        return __builtin_ia32_crc32qi(__builtin_ia32_crc32hi(c, h), p[2]);
+    case 2:
+        memcpy(&h, p, 2);
+        return __builtin_ia32_crc32hi(c, h);
+    case 1:
+        return __builtin_ia32_crc32qi(c, p[0]);
+    default:
+        return c;
+    }
+}
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_by_instruction(uint32_t crc,
                                                                         const unsigned char *data,
                                                                         size_t len)
 {
-    uint64_t wide = crc;
-    for (; len >= 8; data += 8, len -= 8) {
-        uint64_t word;
-        memcpy(&word, data, 8);
-        wide = __builtin_ia32_crc32di(wide, word);
+    return crc32c_run(crc, data, len);
+}
+
+/* The PROXY header's CRC: b[0, total) with the 4 bytes at crc_at as zeros.
+ * The whole words before the one that holds the CRC's first byte go through
+ * as they are; that word and the next are taken with the CRC's bytes
+ * masked to zero (x86 is little-endian: byte k of a loaded word is bits
+ * 8k..8k+7); the rest goes through as it is. No run is split at the field,
+ * so only the header's own end can have a partial word. A header that ends
+ * less than 16 bytes after that word is done in three runs: before, 4 zero
+ * bytes, after. */
+__attribute__((target("sse4.2"), always_inline)) static inline uint32_t
+crc32c_header_inline(const unsigned char *b, size_t total, size_t crc_at)
+{
+    /* keep[r]: the bytes of the two words that are not the CRC's when it
+     * starts at byte r of the first. */
+    static const uint64_t keep[8][2] = {
+        {0xffffffff00000000ull, ~0ull}, {0xffffff00000000ffull, ~0ull},
+        {0xffff00000000ffffull, ~0ull}, {0xff00000000ffffffull, ~0ull},
+        {0x00000000ffffffffull, ~0ull}, {0x000000ffffffffffull, ~0xffull},
+        {0x0000ffffffffffffull, ~0xffffull}, {0x00ffffffffffffffull, ~0xffffffull}};
+    size_t word = crc_at & ~(size_t)7, rest = total - word;
+    if (rest < 16) {
+        uint32_t crc = crc32c_run(0xffffffffu, b, crc_at);
+        crc = __builtin_ia32_crc32si(crc, 0);
+        return ~crc32c_run(crc, b + crc_at + 4, total - crc_at - 4);
     }
-    crc = (uint32_t)wide;
-    for (; len > 0; data++, len--)
-        crc = __builtin_ia32_crc32qi(crc, *data);
-    return crc;
+    const uint64_t *k = keep[crc_at & 7];
+    uint64_t wide = crc32c_words(0xffffffffu, b, word / 8);
+    wide = __builtin_ia32_crc32di(wide, load64(b + word) & k[0]);
+    wide = __builtin_ia32_crc32di(wide, load64(b + word + 8) & k[1]);
+    return ~crc32c_run((uint32_t)wide, b + word + 16, rest - 16);
+}
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_header_by_instruction(
+    const unsigned char *b, size_t total, size_t crc_at)
+{
+    return crc32c_header_inline(b, total, crc_at);
 }
 
 static int cpu_has_crc32c(void)
@@ -113,6 +265,20 @@ uint32_t cip_proxy_crc32c(uint32_t crc, const unsigned char *data, size_t len)
 uint32_t cip_proxy_crc32c_portable(uint32_t crc, const unsigned char *data, size_t len)
 {
     return ~crc32c_by_table(~crc, data, len);
+}
+
+/* The CRC32C a v2 header must carry: the whole header, b[0, total), with
+ * the CRC32C TLV's value (4 bytes at crc_at) taken as zeros. */
+static uint32_t crc32c_header(const unsigned char *b, size_t total, size_t crc_at)
+{
+    static const unsigned char zeros[4] = {0, 0, 0, 0};
+#ifdef CRC32C_HARDWARE
+    if (cpu_has_crc32c())
+        return crc32c_header_by_instruction(b, total, crc_at);
+#endif
+    uint32_t crc = crc32c_by_table(0xffffffffu, b, crc_at);
+    crc = crc32c_by_table(crc, zeros, 4);
+    return ~crc32c_by_table(crc, b + crc_at + 4, total - crc_at - 4);
 }
 
 /* ------------------------------------------------------------ results */
@@ -237,7 +403,8 @@ static cip_proxy_status v1_line_end(const unsigned char *b, size_t len, size_t l
     return done(out, pos + 2);
 }
 
-static cip_proxy_status parse_v1(const unsigned char *b, size_t len, cip_proxy_result *out)
+CIP_NOINLINE static cip_proxy_status parse_v1(const unsigned char *b, size_t len,
+                                              cip_proxy_result *out)
 {
     size_t limit = len < CIP_PROXY_V1_MAX ? len : CIP_PROXY_V1_MAX;
     size_t pos = sizeof v1_prefix;
@@ -325,46 +492,63 @@ static uint32_t be32(const unsigned char *p)
 /* Bytes of the address block per family: UNSPEC, INET, INET6, UNIX. */
 static const unsigned short v2_address_len[4] = {0, 12, 36, 216};
 
-/* Check the TLVs in b[pos, total): framing only (see cip_proxy.h), plus the
- * CRC32C when one is present. */
-static cip_proxy_status v2_tlvs(const unsigned char *b, size_t pos, size_t total,
-                                cip_proxy_result *out)
-{
-    static const unsigned char zeros[4] = {0, 0, 0, 0};
-    size_t crc_at = 0; /* offset of the CRC32C value; 0: none (it is never at 0) */
+/* The TLV types parse looks inside: CRC32C and SSL. */
+static const unsigned char tlv_checked[256] = {[CIP_PROXY_TLV_CRC32C] = 1, [CIP_PROXY_TLV_SSL] = 1};
 
-    while (pos < total) {
-        if (total - pos < 3)
-            return malformed(out, CIP_PROXY_V2_TLV_OVERRUN, pos, b[pos]);
+/* Check the TLVs in b[pos, total): framing only (see cip_proxy.h), plus the
+ * CRC32C when one is present, by header_crc: a constant where this is
+ * inlined, crc32c_header, or crc32c_header_inline inside the function built
+ * for SSE4.2 (v2_tcp4_by_instruction), where it is inlined too. */
+typedef uint32_t (*header_crc_fn)(const unsigned char *b, size_t total, size_t crc_at);
+
+static CIP_ALWAYS_INLINE cip_proxy_status
+v2_tlvs(const unsigned char *b, size_t pos, size_t total, cip_proxy_result *out,
+        header_crc_fn header_crc)
+{
+    size_t crc_at = 0; /* offset of the CRC32C value; 0: none (it is never at 0) */
+    size_t start = pos, last = total - 3; /* total >= 16: the fixed part is in */
+
+    /* While a type and a length are there. A TLV that runs past the end
+     * stops the walk (pos > total after it) and is found again after the
+     * loop, unless its type needs a look inside first: those check it right
+     * away. */
+    while (pos <= last) {
         unsigned type = b[pos];
-        size_t value = pos + 3;
         size_t vlen = be16(b + pos + 1);
-        if (vlen > total - value)
-            return malformed(out, CIP_PROXY_V2_TLV_OVERRUN, pos, type);
-        if (type == CIP_PROXY_TLV_CRC32C) {
-            if (vlen != 4)
-                return malformed(out, CIP_PROXY_V2_CRC_LENGTH, pos, vlen);
-            if (crc_at != 0)
-                return malformed(out, CIP_PROXY_V2_CRC_DUPLICATE, pos, type);
-            crc_at = value;
-        } else if (type == CIP_PROXY_TLV_SSL) {
-            if (vlen < 5)
-                return malformed(out, CIP_PROXY_V2_SSL_TOO_SHORT, pos, vlen);
-            size_t sub = value + 5, sub_end = value + vlen;
-            while (sub < sub_end) {
-                if (sub_end - sub < 3 || be16(b + sub + 1) > sub_end - sub - 3)
-                    return malformed(out, CIP_PROXY_V2_SSL_SUB_OVERRUN, sub, b[sub]);
-                sub += 3 + be16(b + sub + 1);
+        size_t next = pos + 3 + vlen;
+        if (tlv_checked[type]) {
+            if (next > total)
+                return malformed(out, CIP_PROXY_V2_TLV_OVERRUN, pos, type);
+            if (type == CIP_PROXY_TLV_CRC32C) {
+                if (vlen != 4)
+                    return malformed(out, CIP_PROXY_V2_CRC_LENGTH, pos, vlen);
+                if (crc_at != 0)
+                    return malformed(out, CIP_PROXY_V2_CRC_DUPLICATE, pos, type);
+                crc_at = pos + 3;
+            } else {
+                if (vlen < 5)
+                    return malformed(out, CIP_PROXY_V2_SSL_TOO_SHORT, pos, vlen);
+                size_t sub = pos + 3 + 5;
+                while (sub < next) {
+                    if (next - sub < 3 || be16(b + sub + 1) > next - sub - 3)
+                        return malformed(out, CIP_PROXY_V2_SSL_SUB_OVERRUN, sub, b[sub]);
+                    sub += 3 + be16(b + sub + 1);
+                }
             }
         }
-        pos = value + vlen;
+        pos = next;
+    }
+    if (pos != total) {
+        if (pos < total) /* a 1- or 2-byte tail */
+            return malformed(out, CIP_PROXY_V2_TLV_OVERRUN, pos, b[pos]);
+        /* Some TLV runs past the end: the walk again, to its start. */
+        for (pos = start; pos + 3 + be16(b + pos + 1) <= total;)
+            pos += 3 + be16(b + pos + 1);
+        return malformed(out, CIP_PROXY_V2_TLV_OVERRUN, pos, b[pos]);
     }
 
     if (crc_at != 0) {
-        /* Over the whole header with the CRC value taken as zeros. */
-        uint32_t crc = cip_proxy_crc32c(0, b, crc_at);
-        crc = cip_proxy_crc32c(crc, zeros, 4);
-        crc = cip_proxy_crc32c(crc, b + crc_at + 4, total - crc_at - 4);
+        uint32_t crc = header_crc(b, total, crc_at);
         uint32_t received = be32(b + crc_at);
         if (crc != received)
             return malformed(out, CIP_PROXY_V2_CRC_MISMATCH, crc_at, received);
@@ -373,12 +557,87 @@ static cip_proxy_status v2_tlvs(const unsigned char *b, size_t pos, size_t total
     return CIP_PROXY_DONE;
 }
 
+/* An IPv4 address stored IPv4-mapped, as cip_addr_from_v4_bytes does,
+ * into an address the caller has zeroed: ::ffff:a.b.c.d. */
+static void v4_mapped(cip_addr *zeroed, const unsigned char *v4)
+{
+    zeroed->bytes[10] = 0xff;
+    zeroed->bytes[11] = 0xff;
+    memcpy(zeroed->bytes + 12, v4, 4);
+}
+
+/* After a valid fixed part (in, and its fields stored): the length, the
+ * TLVs, the addresses. Inlined twice: for the usual header, where command,
+ * family and transport are constants, and for any other. */
+static CIP_ALWAYS_INLINE cip_proxy_status
+v2_after_fixed(const unsigned char *b, size_t len, cip_proxy_result *out, unsigned command,
+               unsigned family, unsigned transport, header_crc_fn header_crc)
+{
+    size_t body = be16(b + 14);
+    if (body < v2_address_len[family])
+        return malformed(out, CIP_PROXY_V2_SHORT_ADDRESS, 14, body);
+    size_t total = CIP_PROXY_V2_FIXED + body;
+    if (len < total)
+        return need_more(out, total);
+
+    size_t tlv_start = CIP_PROXY_V2_FIXED + v2_address_len[family];
+    cip_proxy_status status = v2_tlvs(b, tlv_start, total, out, header_crc);
+    if (status != CIP_PROXY_DONE)
+        return status;
+    out->tlvs = b + tlv_start;
+    out->tlvs_len = total - tlv_start;
+
+    const unsigned char *a = b + CIP_PROXY_V2_FIXED;
+    if (command == CIP_PROXY_CMD_LOCAL) {
+        out->kind = CIP_PROXY_KIND_LOCAL;
+    } else if (transport != CIP_PROXY_TRANSPORT_STREAM ||
+               (family != CIP_PROXY_FAM_INET && family != CIP_PROXY_FAM_INET6)) {
+        out->kind = CIP_PROXY_KIND_UNSUPPORTED;
+    } else if (family == CIP_PROXY_FAM_INET) {
+        v4_mapped(&out->src, a); /* *out was zeroed by cip_proxy_parse */
+        v4_mapped(&out->dst, a + 4);
+        out->src_port = (uint16_t)be16(a + 8);
+        out->dst_port = (uint16_t)be16(a + 10);
+        out->kind = CIP_PROXY_KIND_TCP4;
+        out->has_addresses = 1;
+    } else {
+        cip_addr_from_v6_bytes(&out->src, a);
+        cip_addr_from_v6_bytes(&out->dst, a + 16);
+        out->src_port = (uint16_t)be16(a + 32);
+        out->dst_port = (uint16_t)be16(a + 34);
+        out->kind = CIP_PROXY_KIND_TCP6;
+        out->has_addresses = 1;
+    }
+    return done(out, total);
+}
+
+#ifdef CRC32C_HARDWARE
+/* The usual header on a CPU with the CRC32C instruction: one function, the
+ * CRC inlined, no call on the way. */
+__attribute__((target("sse4.2"), noinline)) static cip_proxy_status
+v2_tcp4_by_instruction(const unsigned char *b, size_t len, cip_proxy_result *out)
+{
+    return v2_after_fixed(b, len, out, CIP_PROXY_CMD_PROXY, CIP_PROXY_FAM_INET,
+                          CIP_PROXY_TRANSPORT_STREAM, crc32c_header_inline);
+}
+#endif
+
 /* b starts with the 12-byte signature. The fixed part is checked byte by
  * byte as it arrives; after it, nothing is looked at until the whole header
  * (16 + len bytes) is in, so a large header is read once. */
-static cip_proxy_status parse_v2(const unsigned char *b, size_t len, cip_proxy_result *out)
+CIP_NOINLINE static cip_proxy_status parse_v2(const unsigned char *b, size_t len,
+                                              cip_proxy_result *out)
 {
     out->version = 2;
+    if (len >= CIP_PROXY_V2_FIXED && be16(b + 12) == 0x2111) {
+        /* The usual header, PROXY over TCP/IPv4, its fixed part in: bytes
+         * 12 and 13 in one test, the verdict of the steps below. */
+        out->v2_command = CIP_PROXY_CMD_PROXY;
+        out->v2_family = CIP_PROXY_FAM_INET;
+        out->v2_transport = CIP_PROXY_TRANSPORT_STREAM;
+        return v2_after_fixed(b, len, out, CIP_PROXY_CMD_PROXY, CIP_PROXY_FAM_INET,
+                              CIP_PROXY_TRANSPORT_STREAM, crc32c_header);
+    }
     if (len < 13)
         return need_more(out, 13);
     unsigned version = b[12] >> 4, command = b[12] & 0x0f;
@@ -398,66 +657,85 @@ static cip_proxy_status parse_v2(const unsigned char *b, size_t len, cip_proxy_r
     out->v2_transport = (unsigned char)transport;
     if (len < CIP_PROXY_V2_FIXED)
         return need_more(out, CIP_PROXY_V2_FIXED);
-    size_t body = be16(b + 14);
-    if (body < v2_address_len[family])
-        return malformed(out, CIP_PROXY_V2_SHORT_ADDRESS, 14, body);
-    size_t total = CIP_PROXY_V2_FIXED + body;
-    if (len < total)
-        return need_more(out, total);
-
-    size_t tlv_start = CIP_PROXY_V2_FIXED + v2_address_len[family];
-    cip_proxy_status status = v2_tlvs(b, tlv_start, total, out);
-    if (status != CIP_PROXY_DONE)
-        return status;
-    out->tlvs = b + tlv_start;
-    out->tlvs_len = total - tlv_start;
-
-    const unsigned char *a = b + CIP_PROXY_V2_FIXED;
-    if (command == CIP_PROXY_CMD_LOCAL) {
-        out->kind = CIP_PROXY_KIND_LOCAL;
-    } else if (transport != CIP_PROXY_TRANSPORT_STREAM ||
-               (family != CIP_PROXY_FAM_INET && family != CIP_PROXY_FAM_INET6)) {
-        out->kind = CIP_PROXY_KIND_UNSUPPORTED;
-    } else if (family == CIP_PROXY_FAM_INET) {
-        cip_addr_from_v4_bytes(&out->src, a);
-        cip_addr_from_v4_bytes(&out->dst, a + 4);
-        out->src_port = (uint16_t)be16(a + 8);
-        out->dst_port = (uint16_t)be16(a + 10);
-        out->kind = CIP_PROXY_KIND_TCP4;
-        out->has_addresses = 1;
-    } else {
-        cip_addr_from_v6_bytes(&out->src, a);
-        cip_addr_from_v6_bytes(&out->dst, a + 16);
-        out->src_port = (uint16_t)be16(a + 32);
-        out->dst_port = (uint16_t)be16(a + 34);
-        out->kind = CIP_PROXY_KIND_TCP6;
-        out->has_addresses = 1;
-    }
-    return done(out, total);
+    return v2_after_fixed(b, len, out, command, family, transport, crc32c_header);
 }
 
 /* ------------------------------------------------------------- entry */
 
+/* Every byte of *out to zero: eight 16-byte stores where SSE2 is there and
+ * the result is 113-128 bytes (it is 120 on LP64), else memset. */
+static void clear_result(cip_proxy_result *out)
+{
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+    /* Spelt out: a loop here is turned back into memset's rep stos. */
+    if (sizeof *out > 112 && sizeof *out <= 128) {
+        unsigned char *p = (unsigned char *)out;
+        const __m128i zero = _mm_setzero_si128();
+        _mm_storeu_si128((__m128i *)(void *)p, zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 16), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 32), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 48), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 64), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 80), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + 96), zero);
+        _mm_storeu_si128((__m128i *)(void *)(p + sizeof *out - 16), zero);
+        return;
+    }
+#endif
+    memset(out, 0, sizeof *out);
+}
+
+/* buf[0, n) equals sig[0, n), n <= 12; whole 8- and 4-byte words when all
+ * 12 bytes are there. */
+static int same_start(const unsigned char *buf, const unsigned char *sig, size_t n)
+{
+    if (n >= 12) {
+        uint64_t a8, b8;
+        uint32_t a4, b4;
+        memcpy(&a8, buf, 8);
+        memcpy(&b8, sig, 8);
+        memcpy(&a4, buf + 8, 4);
+        memcpy(&b4, sig + 8, 4);
+        return ((a8 ^ b8) | (a4 ^ b4)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != sig[i])
+            return 0;
+    return 1;
+}
+
 cip_proxy_status cip_proxy_parse(const unsigned char *buf, size_t len, cip_proxy_result *out)
 {
-    memset(out, 0, sizeof *out);
+    clear_result(out);
     if (len == 0)
         return need_more(out, 1);
     /* Detection: decided at the first byte that differs from both
      * signatures, so a plain connection is told apart after one byte (or a
      * few for "PRI * HTTP/2.0" and a leading CRLF). */
     if (buf[0] == 'P') {
-        if (memcmp(buf, v1_prefix, len < sizeof v1_prefix ? len : sizeof v1_prefix) != 0)
+        if (!same_start(buf, v1_prefix, len < sizeof v1_prefix ? len : sizeof v1_prefix))
             return CIP_PROXY_NOT_PROXY;
         if (len < sizeof v1_prefix)
             return need_more(out, len + 1);
         return parse_v1(buf, len, out);
     }
     if (buf[0] == v2_signature[0]) {
-        if (memcmp(buf, v2_signature, len < sizeof v2_signature ? len : sizeof v2_signature) != 0)
+        if (!same_start(buf, v2_signature, len < sizeof v2_signature ? len : sizeof v2_signature))
             return CIP_PROXY_NOT_PROXY;
         if (len < sizeof v2_signature)
             return need_more(out, len + 1);
+#ifdef CRC32C_HARDWARE
+        /* The usual header (PROXY over TCP/IPv4, the fixed part in) where
+         * the CPU has the CRC32C instruction: straight to its own function,
+         * as parse_v2's first branch would do. */
+        if (len >= CIP_PROXY_V2_FIXED && be16(buf + 12) == 0x2111 && cpu_has_crc32c()) {
+            out->version = 2;
+            out->v2_command = CIP_PROXY_CMD_PROXY;
+            out->v2_family = CIP_PROXY_FAM_INET;
+            out->v2_transport = CIP_PROXY_TRANSPORT_STREAM;
+            return v2_tcp4_by_instruction(buf, len, out);
+        }
+#endif
         return parse_v2(buf, len, out);
     }
     return CIP_PROXY_NOT_PROXY;
@@ -658,16 +936,82 @@ int cip_proxy_tlv_gcp_psc_id(const cip_proxy_tlv *tlv, uint64_t *out)
     return 1;
 }
 
-static void view_set_named(cip_proxy_tlv_view *out, const char *name, const char *env_name,
-                           cip_proxy_tlv_form form)
+/* The named views: name, variable name (one static string each, so the
+ * glue can compare pointers), form. Copied whole: 16 bytes of name. */
+enum {
+    V_NONE = 0, /* numbered: "0xNN" / "SSL_0xNN" */
+    /* Named when the value decodes: */
+    V_SSL,
+    V_AWS_VPCE_ID,
+    V_AZURE_LINKID,
+    V_GCP_PSC_ID,
+    V_UNIQUE_ID, /* (up to 128 bytes) */
+    /* Named whatever the value: */
+    V_ALPN,
+    V_AUTHORITY,
+    V_NETNS,
+    V_CRC32C,
+    V_NOOP,
+    V_SSL_VERSION,
+    V_SSL_CN,
+    V_SSL_CIPHER,
+    V_SSL_SIG_ALG,
+    V_SSL_KEY_ALG,
+    V_SSL_GROUP,
+    V_SSL_SIG_SCHEME,
+    V_SSL_CLIENT_CERT,
+    V_COUNT
+};
+
+static const struct tlv_name {
+    char name[16];
+    const char *env_name;
+    cip_proxy_tlv_form form;
+} tlv_names[V_COUNT] = {
+#define NAMED(v, name, form) [v] = {name, "PROXY_PROTOCOL_TLV_" name, form}
+    NAMED(V_ALPN, "ALPN", CIP_PROXY_FORM_TEXT),
+    NAMED(V_AUTHORITY, "AUTHORITY", CIP_PROXY_FORM_TEXT),
+    NAMED(V_NETNS, "NETNS", CIP_PROXY_FORM_TEXT),
+    NAMED(V_CRC32C, "CRC32C", CIP_PROXY_FORM_IGNORE),
+    NAMED(V_NOOP, "NOOP", CIP_PROXY_FORM_IGNORE),
+    NAMED(V_UNIQUE_ID, "UNIQUE_ID", CIP_PROXY_FORM_HEX),
+    NAMED(V_SSL, "SSL", CIP_PROXY_FORM_SSL),
+    NAMED(V_AWS_VPCE_ID, "AWS_VPCE_ID", CIP_PROXY_FORM_TEXT),
+    NAMED(V_AZURE_LINKID, "AZURE_LINKID", CIP_PROXY_FORM_NUMBER),
+    NAMED(V_GCP_PSC_ID, "GCP_PSC_ID", CIP_PROXY_FORM_NUMBER),
+    NAMED(V_SSL_VERSION, "SSL_VERSION", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_CN, "SSL_CN", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_CIPHER, "SSL_CIPHER", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_SIG_ALG, "SSL_SIG_ALG", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_KEY_ALG, "SSL_KEY_ALG", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_GROUP, "SSL_GROUP", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_SIG_SCHEME, "SSL_SIG_SCHEME", CIP_PROXY_FORM_TEXT),
+    NAMED(V_SSL_CLIENT_CERT, "SSL_CLIENT_CERT", CIP_PROXY_FORM_HEX),
+#undef NAMED
+};
+
+/* Type to view, for top-level TLVs and for SSL sub-TLVs (0: numbered). */
+static const unsigned char top_views[256] = {
+    [CIP_PROXY_TLV_ALPN] = V_ALPN,           [CIP_PROXY_TLV_AUTHORITY] = V_AUTHORITY,
+    [CIP_PROXY_TLV_NETNS] = V_NETNS,         [CIP_PROXY_TLV_CRC32C] = V_CRC32C,
+    [CIP_PROXY_TLV_NOOP] = V_NOOP,           [CIP_PROXY_TLV_UNIQUE_ID] = V_UNIQUE_ID,
+    [CIP_PROXY_TLV_SSL] = V_SSL,             [CIP_PROXY_TLV_AWS] = V_AWS_VPCE_ID,
+    [CIP_PROXY_TLV_AZURE] = V_AZURE_LINKID,  [CIP_PROXY_TLV_GCP] = V_GCP_PSC_ID,
+};
+static const unsigned char ssl_views[256] = {
+    [CIP_PROXY_SSL_VERSION] = V_SSL_VERSION,     [CIP_PROXY_SSL_CN] = V_SSL_CN,
+    [CIP_PROXY_SSL_CIPHER] = V_SSL_CIPHER,       [CIP_PROXY_SSL_SIG_ALG] = V_SSL_SIG_ALG,
+    [CIP_PROXY_SSL_KEY_ALG] = V_SSL_KEY_ALG,     [CIP_PROXY_SSL_GROUP] = V_SSL_GROUP,
+    [CIP_PROXY_SSL_SIG_SCHEME] = V_SSL_SIG_SCHEME, [CIP_PROXY_SSL_CLIENT_CERT] = V_SSL_CLIENT_CERT,
+};
+
+static void view_set(cip_proxy_tlv_view *out, unsigned v)
 {
-    size_t n = strlen(name);
-    memcpy(out->name, name, n + 1);
-    out->env_name = env_name;
-    out->form = form;
+    const struct tlv_name *n = &tlv_names[v];
+    memcpy(out->name, n->name, sizeof out->name);
+    out->env_name = n->env_name;
+    out->form = n->form;
 }
-/* The variable's full name as one literal: no string building per TLV. */
-#define view_set(out, name, form) view_set_named(out, name, "PROXY_PROTOCOL_TLV_" name, form)
 
 /* "0xNN" or "SSL_0xNN", lower-case. */
 static void view_set_numbered(cip_proxy_tlv_view *out, int in_ssl, uint8_t type)
@@ -687,121 +1031,147 @@ static void view_set_numbered(cip_proxy_tlv_view *out, int in_ssl, uint8_t type)
     out->form = CIP_PROXY_FORM_HEX;
 }
 
-void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_view *out)
+/* The views that depend on the value, and the numbered ones. */
+CIP_NOINLINE static void describe_decoded(const cip_proxy_tlv *tlv, int in_ssl, unsigned v,
+                                          cip_proxy_tlv_view *out)
 {
-    cip_proxy_ssl ssl;
     uint32_t u32;
-
-    out->data = tlv->value;
-    out->len = tlv->len;
-    out->number = 0;
-    if (in_ssl) {
-        switch (tlv->type) {
-        case CIP_PROXY_SSL_VERSION:
-            view_set(out, "SSL_VERSION", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_CN:
-            view_set(out, "SSL_CN", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_CIPHER:
-            view_set(out, "SSL_CIPHER", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_SIG_ALG:
-            view_set(out, "SSL_SIG_ALG", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_KEY_ALG:
-            view_set(out, "SSL_KEY_ALG", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_GROUP:
-            view_set(out, "SSL_GROUP", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_SIG_SCHEME:
-            view_set(out, "SSL_SIG_SCHEME", CIP_PROXY_FORM_TEXT);
-            return;
-        case CIP_PROXY_SSL_CLIENT_CERT:
-            view_set(out, "SSL_CLIENT_CERT", CIP_PROXY_FORM_HEX);
-            return;
-        default:
-            view_set_numbered(out, 1, tlv->type);
-            return;
-        }
-    }
-    switch (tlv->type) {
-    case CIP_PROXY_TLV_ALPN:
-        view_set(out, "ALPN", CIP_PROXY_FORM_TEXT);
+    switch (v) {
+    case V_UNIQUE_ID:
+        if (tlv->len > CIP_PROXY_UNIQUE_ID_MAX)
+            break;
+        view_set(out, v);
         return;
-    case CIP_PROXY_TLV_AUTHORITY:
-        view_set(out, "AUTHORITY", CIP_PROXY_FORM_TEXT);
+    case V_SSL:
+        if (tlv->len < 5)
+            break;
+        view_set(out, v);
+        out->number = tlv->value[0]; /* the client flags (cip_proxy_tlv_ssl) */
         return;
-    case CIP_PROXY_TLV_NETNS:
-        view_set(out, "NETNS", CIP_PROXY_FORM_TEXT);
+    case V_AWS_VPCE_ID:
+        if (!cip_proxy_tlv_aws_vpce_id(tlv, &out->data, &out->len))
+            break;
+        view_set(out, v);
         return;
-    case CIP_PROXY_TLV_CRC32C:
-        view_set(out, "CRC32C", CIP_PROXY_FORM_IGNORE);
+    case V_AZURE_LINKID:
+        if (!cip_proxy_tlv_azure_linkid(tlv, &u32))
+            break;
+        view_set(out, v);
+        out->number = u32;
         return;
-    case CIP_PROXY_TLV_NOOP:
-        view_set(out, "NOOP", CIP_PROXY_FORM_IGNORE);
+    case V_GCP_PSC_ID:
+        if (!cip_proxy_tlv_gcp_psc_id(tlv, &out->number))
+            break;
+        view_set(out, v);
         return;
-    case CIP_PROXY_TLV_UNIQUE_ID:
-        if (cip_proxy_tlv_unique_id(tlv)) {
-            view_set(out, "UNIQUE_ID", CIP_PROXY_FORM_HEX);
-            return;
-        }
-        break;
-    case CIP_PROXY_TLV_SSL:
-        if (cip_proxy_tlv_ssl(tlv, &ssl)) {
-            view_set(out, "SSL", CIP_PROXY_FORM_SSL);
-            out->number = ssl.client;
-            return;
-        }
-        break;
-    case CIP_PROXY_TLV_AWS:
-        if (cip_proxy_tlv_aws_vpce_id(tlv, &out->data, &out->len)) {
-            view_set(out, "AWS_VPCE_ID", CIP_PROXY_FORM_TEXT);
-            return;
-        }
-        break;
-    case CIP_PROXY_TLV_AZURE:
-        if (cip_proxy_tlv_azure_linkid(tlv, &u32)) {
-            view_set(out, "AZURE_LINKID", CIP_PROXY_FORM_NUMBER);
-            out->number = u32;
-            return;
-        }
-        break;
-    case CIP_PROXY_TLV_GCP:
-        if (cip_proxy_tlv_gcp_psc_id(tlv, &out->number)) {
-            view_set(out, "GCP_PSC_ID", CIP_PROXY_FORM_NUMBER);
-            return;
-        }
-        break;
     default:
         break;
     }
-    view_set_numbered(out, 0, tlv->type);
+    view_set_numbered(out, in_ssl, tlv->type);
+}
+
+void cip_proxy_tlv_describe(const cip_proxy_tlv *tlv, int in_ssl, cip_proxy_tlv_view *out)
+{
+    unsigned v = (in_ssl ? ssl_views : top_views)[tlv->type];
+    out->data = tlv->value;
+    out->len = tlv->len;
+    out->number = 0;
+    if (v > V_UNIQUE_ID || (v == V_UNIQUE_ID && tlv->len <= CIP_PROXY_UNIQUE_ID_MAX))
+        view_set(out, v); /* the usual case */
+    else
+        describe_decoded(tlv, in_ssl, v, out);
 }
 
 /* ---------------------------------------------------------- renderers */
 
 static const char lower_hex[] = "0123456789abcdef";
 
+/* Byte n as its two lower-case hex digits, at 2n. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static int plain_byte(unsigned char c)
 {
     return c >= 0x20 && c < 0x7f && c != '\\';
 }
 
-size_t cip_proxy_render_text(const unsigned char *data, size_t len, char *buf, size_t size)
+/* The high bit of some byte of the result is set when some byte of w is
+ * not plain: below 0x20 (w - 0x20 borrows into a byte's high bit only
+ * from a byte below 0x20), 0x7f or above (w + 1 sets it there, or it was
+ * set), or '\' (w ^ '\' has a zero byte). Bits above the first byte found
+ * may be set wrongly, so the answer is only "some" or "none", which is all
+ * that is asked. Same tests on 4 bytes below. */
+static uint64_t not_plain64(uint64_t w)
 {
-    /* The usual value (an ALPN id, a host name, a cipher) is all plain:
-     * one check per byte and one copy. */
-    size_t plain = 0;
-    while (plain < len && plain_byte(data[plain]))
-        plain++;
-    if (plain == len && len < size) {
-        memcpy(buf, data, len);
-        buf[len] = '\0';
-        return len;
-    }
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t bs = w ^ (ones * '\\');
+    return (((w - ones * 0x20) & ~w) | (w + ones) | w | ((bs - ones) & ~bs)) & (ones * 0x80);
+}
 
+static uint32_t not_plain32(uint32_t w)
+{
+    const uint32_t ones = 0x01010101u;
+    uint32_t bs = w ^ (ones * '\\');
+    return (((w - ones * 0x20) & ~w) | (w + ones) | w | ((bs - ones) & ~bs)) & (ones * 0x80);
+}
+
+static uint32_t load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* data[0, len) is all plain: whole words, the last one overlapping the one
+ * before when len is not a multiple of 8 (or 4). */
+static int all_plain(const unsigned char *data, size_t len)
+{
+    if (len >= 8) {
+        uint64_t bad = not_plain64(load64(data + len - 8));
+        for (size_t i = 0; i + 8 < len; i += 8)
+            bad |= not_plain64(load64(data + i));
+        return bad == 0;
+    }
+    if (len >= 4)
+        return (not_plain32(load32(data)) | not_plain32(load32(data + len - 4))) == 0;
+    for (size_t i = 0; i < len; i++)
+        if (!plain_byte(data[i]))
+            return 0;
+    return 1;
+}
+
+/* buf[0, len) = data[0, len), by words the same way. */
+static void copy_words(char *buf, const unsigned char *data, size_t len)
+{
+    if (len >= 8) {
+        uint64_t last = load64(data + len - 8);
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            uint64_t w = load64(data + i);
+            memcpy(buf + i, &w, 8);
+        }
+        memcpy(buf + len - 8, &last, 8);
+    } else if (len >= 4) {
+        uint32_t first = load32(data), last = load32(data + len - 4);
+        memcpy(buf, &first, 4);
+        memcpy(buf + len - 4, &last, 4);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (char)data[i];
+    }
+}
+
+/* A value with something to escape, or one that does not fit: byte by
+ * byte. Out of line, so the fast path below keeps its registers. */
+CIP_NOINLINE static size_t render_text_bytes(const unsigned char *data, size_t len, char *buf,
+                                             size_t size)
+{
     size_t need = 0, o = 0;
     int full = 0; /* stop writing at the first piece that does not fit */
 
@@ -828,14 +1198,113 @@ size_t cip_proxy_render_text(const unsigned char *data, size_t len, char *buf, s
     return need;
 }
 
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+/* 1 when the 16 bytes of v are all plain. As signed bytes, plain is
+ * 0x20..0x7e: greater than 0x1f (which also refuses 0x80..0xff, negative)
+ * and less than 0x7f; and not '\'. */
+static int plain16(__m128i v)
+{
+    __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+    ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), ok);
+    return _mm_movemask_epi8(ok) == 0xffff;
+}
+#endif
+
+size_t cip_proxy_render_text(const unsigned char *data, size_t len, char *buf, size_t size)
+{
+    /* The usual value (an ALPN id, a host name, a cipher) is all plain and
+     * fits: a check and a copy by words. */
+    if (len >= size)
+        return render_text_bytes(data, len, buf, size);
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+    /* 16 bytes at a time, the last 16 overlapping; 8-15 bytes as two
+     * overlapping 8-byte halves of one register. */
+    if (len >= 16) {
+        __m128i last = _mm_loadu_si128((const __m128i *)(const void *)(data + len - 16));
+        int plain = plain16(last);
+        for (size_t i = 0; plain && i + 16 < len; i += 16)
+            plain = plain16(_mm_loadu_si128((const __m128i *)(const void *)(data + i)));
+        if (!plain)
+            return render_text_bytes(data, len, buf, size);
+        for (size_t i = 0; i + 16 < len; i += 16)
+            _mm_storeu_si128((__m128i *)(void *)(buf + i),
+                             _mm_loadu_si128((const __m128i *)(const void *)(data + i)));
+        _mm_storeu_si128((__m128i *)(void *)(buf + len - 16), last);
+        buf[len] = '\0';
+        return len;
+    }
+    if (len >= 8) {
+        __m128i head = _mm_loadl_epi64((const __m128i *)(const void *)data);
+        __m128i tail = _mm_loadl_epi64((const __m128i *)(const void *)(data + len - 8));
+        if (!plain16(_mm_unpacklo_epi64(head, tail)))
+            return render_text_bytes(data, len, buf, size);
+        _mm_storel_epi64((__m128i *)(void *)buf, head);
+        _mm_storel_epi64((__m128i *)(void *)(buf + len - 8), tail);
+        buf[len] = '\0';
+        return len;
+    }
+#endif
+    if (!all_plain(data, len))
+        return render_text_bytes(data, len, buf, size);
+    copy_words(buf, data, len);
+    buf[len] = '\0';
+    return len;
+}
+
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+/* Nibbles 0-15 in each byte to '0'-'9', 'a'-'f'. */
+static __m128i hex_digits(__m128i nibbles)
+{
+    __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)),
+                                    _mm_set1_epi8('a' - '0' - 10));
+    return _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
+}
+
+/* 16 bytes to 32 digits. */
+static void hex16(const unsigned char *in, char *out)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)in);
+    __m128i low = _mm_set1_epi8(0x0f);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low), lo = _mm_and_si128(v, low);
+    _mm_storeu_si128((__m128i *)(void *)out, hex_digits(_mm_unpacklo_epi8(hi, lo)));
+    _mm_storeu_si128((__m128i *)(void *)(out + 16), hex_digits(_mm_unpackhi_epi8(hi, lo)));
+}
+
+/* 8 bytes to 16 digits. */
+static void hex8(const unsigned char *in, char *out)
+{
+    __m128i v = _mm_loadl_epi64((const __m128i *)(const void *)in);
+    __m128i low = _mm_set1_epi8(0x0f);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low), lo = _mm_and_si128(v, low);
+    _mm_storeu_si128((__m128i *)(void *)out, hex_digits(_mm_unpacklo_epi8(hi, lo)));
+}
+#endif
+
 size_t cip_proxy_render_hex(const unsigned char *data, size_t len, char *buf, size_t size)
 {
     size_t o = 0;
     if (2 * len < size) { /* room for all: no check per byte */
-        for (size_t i = 0; i < len; i++, o += 2) {
-            buf[o] = lower_hex[data[i] >> 4];
-            buf[o + 1] = lower_hex[data[i] & 0x0f];
+#if defined(__SSE2__) && !defined(CIP_PROXY_PORTABLE)
+        /* 16 bytes at a time, the last 16 overlapping the ones before when
+         * len is not a multiple of 16 (the same digits written twice);
+         * 8-15 bytes as two overlapping 8s. */
+        if (len >= 16) {
+            for (size_t i = 0; i + 16 < len; i += 16)
+                hex16(data + i, buf + 2 * i);
+            hex16(data + len - 16, buf + 2 * len - 32);
+            buf[2 * len] = '\0';
+            return 2 * len;
         }
+        if (len >= 8) {
+            hex8(data, buf);
+            hex8(data + len - 8, buf + 2 * len - 16);
+            buf[2 * len] = '\0';
+            return 2 * len;
+        }
+#endif
+        for (size_t i = 0; i < len; i++, o += 2)
+            memcpy(buf + o, hex_pairs + 2 * data[i], 2);
         buf[o] = '\0';
         return 2 * len;
     }
