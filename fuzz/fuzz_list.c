@@ -6,7 +6,15 @@
  * keep_len <= len (== len when no hop was taken); every hop's text and the
  * bad entry lie inside the value; a hop's trusted_by, when set, contains
  * its address and is the table's answer; every hop but the last is trusted
- * when walking recursively; the stop reason and statuses are in range. */
+ * when walking recursively; the stop reason and statuses are in range.
+ *
+ * The walk's memo (cip_list_walk_memo) is kept across inputs, as a
+ * connection keeps it across requests: the value, a right part of it
+ * (bits 1-7 of the first byte pick where it starts) and the value again
+ * are walked with it, and each result must equal the walk without a memo,
+ * field by field. Each value is an exact-size heap copy freed after its
+ * input, so a memo that kept a pointer into an earlier value is a
+ * use-after-free for ASan. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +75,37 @@ static void check_walk(const char *v, size_t len, int recursive, const cip_walk 
     }
 }
 
+static int same_walk(const cip_walk *a, const char *va, const cip_walk *b, const char *vb)
+{
+    size_t i;
+    if (a->hop_count != b->hop_count || a->stop != b->stop || a->keep_len != b->keep_len ||
+        a->bad_status != b->bad_status || a->bad_entry_len != b->bad_entry_len ||
+        (a->bad_entry == NULL) != (b->bad_entry == NULL) ||
+        (a->bad_entry != NULL && a->bad_entry - va != b->bad_entry - vb))
+        return 0;
+    for (i = 0; i < a->hop_count; i++) {
+        const cip_hop *x = &a->hops[i], *y = &b->hops[i];
+        if (memcmp(&x->endpoint.addr, &y->endpoint.addr, sizeof x->endpoint.addr) != 0 ||
+            x->endpoint.port != y->endpoint.port ||
+            x->endpoint.canonical_len != y->endpoint.canonical_len ||
+            x->trusted_by != y->trusted_by || x->text - va != y->text - vb ||
+            x->text_len != y->text_len)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_memo(const char *v, size_t len)
+{
+    static cip_walk_memo memo; /* across inputs, like a connection's */
+    static cip_walk with, without;
+    cip_list_walk_memo(v, len, table, 1, &memo, &with);
+    cip_list_walk(v, len, table, 1, &without);
+    if (!same_walk(&with, v, &without, v) || with.memo_hops > with.hop_count)
+        abort();
+    check_walk(v, len, 1, &with);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static cip_walk w;
@@ -99,6 +138,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cip_list_rightmost(v, len, &start, &rlen);
     if (rlen > 0 && !inside(start, rlen, v, len))
         abort();
+
+    check_memo(v, len);
+    {
+        size_t from = len ? (size_t)(data[0] >> 1) % (len + 1) : 0;
+        char *tail = malloc(len - from ? len - from : 1);
+        if (tail == NULL)
+            abort();
+        memcpy(tail, v + from, len - from);
+        check_memo(tail, len - from);
+        free(tail);
+    }
+    check_memo(v, len);
     free(copy);
     return 0;
 }
