@@ -1541,7 +1541,9 @@ static void set_env(request_rec *r, const clientip_result *res)
         entry[3].val = (char *)pp->dst_port;
     }
     /* Whatever was there before this hook (an internal redirect's
-     * REDIRECT_* variables) follows ours. */
+     * REDIRECT_* variables) follows ours, and the copy takes the old
+     * table's place: ap_read_request made that table just before running
+     * this hook (APR_HOOK_FIRST), and nothing holds it but the request. */
     const apr_array_header_t *before = apr_table_elts(r->subprocess_env);
     const apr_table_entry_t *old = (const apr_table_entry_t *)before->elts;
     for (int i = 0; i < before->nelts; i++)
