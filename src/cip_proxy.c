@@ -98,67 +98,21 @@ static inline uint64_t load64(const unsigned char *p)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CIP_PROXY_PORTABLE)
 #define CRC32C_HARDWARE 1
 
-/* The CRC of n whole 8-byte words: sixteen per round while more than 16
- * are left, then the last 0-16 by one jump into a straight line of crc32
- * instructions (each load folded into its instruction): a run of up to 128
- * bytes costs its words and one jump. */
-#define CRC_WORD(k)                                                                              \
-    case k:                                                                                      \
-        wide = __builtin_ia32_crc32di(wide, load64(end - 8 * (k)));                              \
-        __attribute__((fallthrough))
+/* The CRC of n whole 8-byte words, four per round while four are left
+ * (the loop's own instructions spread over four crc32s), then one by one. */
 __attribute__((target("sse4.2"), always_inline)) static inline uint64_t
 crc32c_words(uint64_t wide, const unsigned char *data, size_t n)
 {
-    const unsigned char *end;
-    for (; n > 16; data += 128, n -= 16) {
-        end = data + 128;
-        switch (16) {
-            CRC_WORD(16);
-            CRC_WORD(15);
-            CRC_WORD(14);
-            CRC_WORD(13);
-            CRC_WORD(12);
-            CRC_WORD(11);
-            CRC_WORD(10);
-            CRC_WORD(9);
-            CRC_WORD(8);
-            CRC_WORD(7);
-            CRC_WORD(6);
-            CRC_WORD(5);
-            CRC_WORD(4);
-            CRC_WORD(3);
-            CRC_WORD(2);
-            CRC_WORD(1);
-        default:
-            break;
-        }
+    for (; n >= 4; data += 32, n -= 4) {
+        wide = __builtin_ia32_crc32di(wide, load64(data));
+        wide = __builtin_ia32_crc32di(wide, load64(data + 8));
+        wide = __builtin_ia32_crc32di(wide, load64(data + 16));
+        wide = __builtin_ia32_crc32di(wide, load64(data + 24));
     }
-    end = data + 8 * n;
-    if (n > 16)
-        __builtin_unreachable(); /* no range check before the jump */
-    switch (n) {
-        CRC_WORD(16);
-        CRC_WORD(15);
-        CRC_WORD(14);
-        CRC_WORD(13);
-        CRC_WORD(12);
-        CRC_WORD(11);
-        CRC_WORD(10);
-        CRC_WORD(9);
-        CRC_WORD(8);
-        CRC_WORD(7);
-        CRC_WORD(6);
-        CRC_WORD(5);
-        CRC_WORD(4);
-        CRC_WORD(3);
-        CRC_WORD(2);
-        CRC_WORD(1);
-    default:
-        break;
-    }
+    for (; n > 0; data += 8, n--)
+        wide = __builtin_ia32_crc32di(wide, load64(data));
     return wide;
 }
-#undef CRC_WORD
 
 /* Any run: whole words, then the 0-7 bytes left by one jump too. */
 __attribute__((target("sse4.2"), always_inline)) static inline uint32_t
