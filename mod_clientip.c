@@ -1257,8 +1257,8 @@ static void apply_walk(request_rec *r, const clientip_server_conf *conf, clienti
         res->proxies = apr_pstrmemdup(r->pool, memo->proxies, memo->proxies_len);
     } else {
         res->proxies = join_proxies(r, res, walk->hops);
-        size_t proxies_len = strlen(res->proxies);
-        if (memo_only && proxies_len < MEMO_PROXIES_MAX) {
+        size_t proxies_len = memo_only ? strlen(res->proxies) : MEMO_PROXIES_MAX;
+        if (proxies_len < MEMO_PROXIES_MAX) {
             memcpy(memo->proxies, res->proxies, proxies_len);
             memo->proxies_len = proxies_len;
             memo->proxies_version = memo->walk.version;

@@ -114,42 +114,27 @@ crc32c_words(uint64_t wide, const unsigned char *data, size_t n)
     return wide;
 }
 
-/* Any run: whole words, then the 0-7 bytes left by one jump too. */
+/* Any run: whole words, then the 0-7 bytes left as 4, 2 and 1, in order. */
 __attribute__((target("sse4.2"), always_inline)) static inline uint32_t
 crc32c_run(uint32_t crc, const unsigned char *data, size_t len)
 {
     uint32_t c = (uint32_t)crc32c_words(crc, data, len / 8);
     const unsigned char *p = data + (len & ~(size_t)7);
-    uint32_t w;
-    uint16_t h;
-    if ((len & 7) == 0)
-        return c;
-    switch (len & 7) {
-    case 7:
+    if (len & 4) {
+        uint32_t w;
         memcpy(&w, p, 4);
-        memcpy(&h, p + 4, 2);
-        return __builtin_ia32_crc32qi(__builtin_ia32_crc32hi(__builtin_ia32_crc32si(c, w), h), p[6]);
-    case 6:
-        memcpy(&w, p, 4);
-        memcpy(&h, p + 4, 2);
-        return __builtin_ia32_crc32hi(__builtin_ia32_crc32si(c, w), h);
-    case 5:
-        memcpy(&w, p, 4);
-        return __builtin_ia32_crc32qi(__builtin_ia32_crc32si(c, w), p[4]);
-    case 4:
-        memcpy(&w, p, 4);
-        return __builtin_ia32_crc32si(c, w);
-    case 3:
-        memcpy(&h, p, 2);
-        return __builtin_ia32_crc32qi(__builtin_ia32_crc32hi(c, h), p[2]);
-    case 2:
-        memcpy(&h, p, 2);
-        return __builtin_ia32_crc32hi(c, h);
-    case 1:
-        return __builtin_ia32_crc32qi(c, p[0]);
-    default:
-        return c;
+        c = __builtin_ia32_crc32si(c, w);
+        p += 4;
     }
+    if (len & 2) {
+        uint16_t h;
+        memcpy(&h, p, 2);
+        c = __builtin_ia32_crc32hi(c, h);
+        p += 2;
+    }
+    if (len & 1)
+        c = __builtin_ia32_crc32qi(c, p[0]);
+    return c;
 }
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_by_instruction(uint32_t crc,
